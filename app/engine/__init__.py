@@ -1,0 +1,1 @@
+"""Acquisition: sequences as validated data, run against the device contracts (no Qt)."""

@@ -1,0 +1,108 @@
+"""Whatever ends a run — success, an exception, Ctrl-C, SIGTERM — leaves laser emission off."""
+
+import os
+import signal
+
+import h5py
+import pytest
+
+import app.bench_factory as bench_factory
+from app.cli import main
+from drivers.interfaces import DeviceTimeout
+from sim_backends.devices import SimCamera
+from tests.helpers import SIM_CONFIG
+
+
+@pytest.fixture
+def captured_benches(monkeypatch):
+    """Records every bench the CLI opens, so the test can inspect the laser after the run."""
+    benches = []
+    original = bench_factory.open_bench
+
+    def recording_open_bench(loaded):
+        cm = original(loaded)
+
+        class Wrapper:
+            def __enter__(self):
+                bench = cm.__enter__()
+                benches.append(bench)
+                return bench
+
+            def __exit__(self, *exc):
+                return cm.__exit__(*exc)
+
+        return Wrapper()
+
+    monkeypatch.setattr(bench_factory, "open_bench", recording_open_bench)
+    return benches
+
+
+def fail_after(monkeypatch, n_frames, action):
+    """Make the simulated camera run ``action`` once it has delivered ``n_frames`` frames."""
+    original = SimCamera.read_frame
+
+    def read_frame(self, timeout_s=5.0):
+        frame = original(self, timeout_s)
+        if frame.frame_id == n_frames:
+            action()
+        return frame
+
+    monkeypatch.setattr(SimCamera, "read_frame", read_frame)
+
+
+def emission_during_run_was_on(bench):
+    return bench.world.state.laser_power_w > 0
+
+
+def run(tmp_path):
+    return main(["run", "--config", str(SIM_CONFIG), "--param", "frames_per_step=2", "--out", str(tmp_path)])
+
+
+def only_file(tmp_path):
+    (path,) = tmp_path.glob("*.h5")
+    with h5py.File(path, "r") as h5:
+        return dict(h5.attrs), set(h5["runs"].keys())
+
+
+def test_laser_off_after_a_normal_run(tmp_path, captured_benches, capsys):
+    assert run(tmp_path) == 0
+    (bench,) = captured_benches
+    assert emission_during_run_was_on(bench)
+    assert bench.world.state.laser_emission is False
+
+
+def test_laser_off_after_an_exception_inside_the_run(tmp_path, captured_benches, monkeypatch, capsys):
+    def camera_dies():
+        raise DeviceTimeout("no frame within 5 s", device="camera")
+
+    fail_after(monkeypatch, 12, camera_dies)  # frames 9-16 are the reference run: laser on
+    assert run(tmp_path) == 3
+    (bench,) = captured_benches
+    assert bench.world.state.laser_emission is False
+    assert "camera: no frame within 5 s" in capsys.readouterr().err
+    attrs, runs = only_file(tmp_path)
+    assert attrs["status"] == "failed" and runs == {"dark"}  # data taken so far is on disk
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_laser_off_after_ctrl_c_or_sigterm(tmp_path, captured_benches, monkeypatch, capsys, signum):
+    fail_after(monkeypatch, 12, lambda: os.kill(os.getpid(), signum))
+    assert run(tmp_path) == 130
+    (bench,) = captured_benches
+    assert bench.world.state.laser_emission is False
+    assert "laser is off" in capsys.readouterr().err
+    attrs, _ = only_file(tmp_path)
+    assert attrs["status"] == "aborted"
+
+
+def test_laser_off_when_a_device_fails_to_connect(monkeypatch):
+    from app.config import load_config
+    from sim_backends.devices import SimSlm
+
+    def broken_connect(self):
+        raise DeviceTimeout("no answer", device="slm")
+
+    monkeypatch.setattr(SimSlm, "connect", broken_connect)
+    with pytest.raises(DeviceTimeout):
+        with bench_factory.open_bench(load_config(SIM_CONFIG)):
+            pass
