@@ -8,7 +8,11 @@ import signal
 import sys
 from importlib import import_module
 
-COMMAND_MODULES = ("app.cli.run_cmd", "app.cli.start_cmd")
+COMMAND_MODULES = (
+    "app.cli.run_cmd",
+    "app.cli.start_cmd",
+    "app.cli.bench_cmd",
+)
 
 
 class CliError(Exception):
