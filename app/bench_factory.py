@@ -86,6 +86,18 @@ BUILDERS: dict[type, Callable[[Any, BuildContext], Device]] = {
     cfg.SimCameraConfig: _sim_camera,
 }
 
+# real drivers (drivers/builders.py); serial ports may say "emulator" to drive the simulated world
+from drivers import builders as _real  # noqa: E402
+
+BUILDERS.update({
+    cfg.ObisLaserConfig: _real.obis_laser,
+    cfg.IBeamSmartLaserConfig: _real.ibeam_smart_laser,
+    cfg.Mdt693bPiezoConfig: _real.mdt693b_piezo,
+    cfg.PiGcsDelayStageConfig: _real.pi_gcs_stage,
+    cfg.ScreenSlmConfig: _real.screen_slm,
+    cfg.GenicamCameraConfig: _real.genicam_camera,
+})
+
 
 @dataclass
 class Bench:

@@ -1,0 +1,269 @@
+"""A GenICam (GenTL) camera through harvesters, as the bench's :class:`Camera`.
+
+Opens a producer (``.cti``) and picks the device by serial number or index. Each feature is used only
+where the device has the node; a missing one raises :class:`FeatureNotSupported` naming the node.
+Frames are fetched with a timeout and copied before the buffer goes back to the producer.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drivers.interfaces import (
+    Camera,
+    DeviceError,
+    DeviceIdentity,
+    DeviceNotConnected,
+    DeviceTimeout,
+    FeatureNotSupported,
+    Frame,
+    Roi,
+    TriggerMode,
+)
+
+_BIT_DEPTH = {"Mono8": 8, "Mono10": 10, "Mono12": 12, "Mono14": 14, "Mono16": 16}
+
+
+class GenicamCamera(Camera):
+    """One GenTL device; ``pixel_format`` is applied at connect when the device offers it."""
+
+    def __init__(
+        self,
+        *,
+        producer_path: str | Path,
+        serial_number: str | None = None,
+        index: int = 0,
+        pixel_format: str | None = None,
+        name: str = "camera",
+    ):
+        self.name = name
+        self.producer_path = Path(producer_path)
+        self.serial_number = serial_number
+        self.index = index
+        self.requested_pixel_format = pixel_format
+        self._harvester: Any = None
+        self._acquirer: Any = None
+        self._trigger: TriggerMode = "free_run"
+        self._frames_read = 0
+
+    # ------------------------------------------------------------------ life cycle
+    @property
+    def connected(self) -> bool:
+        return self._acquirer is not None
+
+    def connect(self) -> None:
+        if self.connected:
+            return
+        if not self.producer_path.is_file():
+            raise DeviceNotConnected(f"GenTL producer {str(self.producer_path)!r} not found", device=self.name)
+        from harvesters.core import Harvester
+
+        harvester = Harvester()
+        try:
+            harvester.add_file(str(self.producer_path))
+            harvester.update()
+            selector = {"serial_number": self.serial_number} if self.serial_number else self.index
+            if not harvester.device_info_list:
+                raise DeviceNotConnected(f"producer {self.producer_path.name} lists no camera", device=self.name)
+            self._acquirer = harvester.create(selector)
+        except DeviceError:
+            harvester.reset()
+            raise
+        except Exception as exc:  # harvesters raises ValueError/IndexError/GenTL errors for a bad selector
+            harvester.reset()
+            raise DeviceNotConnected(f"cannot open camera {selector!r}: {exc}", device=self.name) from None
+        self._harvester = harvester
+        if self.requested_pixel_format:
+            self.set_pixel_format(self.requested_pixel_format)
+
+    def close(self) -> None:
+        """Stop streaming, give the device and the producer back; safe to call twice."""
+        if self._acquirer is not None:
+            try:
+                self.stop()
+            finally:
+                try:
+                    self._acquirer.destroy()
+                finally:
+                    self._acquirer = None
+        if self._harvester is not None:
+            self._harvester.reset()
+            self._harvester = None
+
+    # ------------------------------------------------------------------ nodes
+    def _nodes(self):
+        self.require_connected()
+        return self._acquirer.remote_device.node_map
+
+    def has_feature(self, feature: str) -> bool:
+        return bool(self._nodes().has_node(feature))
+
+    def node(self, feature: str):
+        """The GenICam node ``feature``; FeatureNotSupported (never AttributeError) when absent."""
+        nodes = self._nodes()
+        if not nodes.has_node(feature):
+            raise FeatureNotSupported(f"the camera has no '{feature}' feature (GenICam node)", device=self.name)
+        return getattr(nodes, feature)
+
+    def get_feature(self, feature: str):
+        return self.node(feature).value
+
+    def set_feature(self, feature: str, value) -> None:
+        node = self.node(feature)
+        try:
+            node.value = value
+        except Exception as exc:
+            raise DeviceError(f"cannot set '{feature}' to {value!r}: {exc}", device=self.name) from None
+
+    # ------------------------------------------------------------------ Camera contract
+    def identity(self) -> DeviceIdentity:
+        self.require_connected()
+        info = self._acquirer.device.module
+        def field(getter: str) -> str:
+            try:
+                return str(getattr(info, getter))
+            except Exception:  # noqa: BLE001 - producers omit optional info
+                return ""
+        return DeviceIdentity(vendor=field("vendor"), model=field("model"), serial=field("serial_number"),
+                              firmware=field("version"))
+
+    def set_exposure_s(self, exposure_s: float) -> None:
+        self.set_feature("ExposureTime", exposure_s * 1e6)  # GenICam SFNC: microseconds
+
+    def exposure_s(self) -> float:
+        return float(self.get_feature("ExposureTime")) * 1e-6
+
+    def set_frame_rate_hz(self, rate_hz: float) -> None:
+        if self.has_feature("AcquisitionFrameRateEnable"):
+            self.set_feature("AcquisitionFrameRateEnable", True)
+        self.set_feature("AcquisitionFrameRate", rate_hz)
+
+    def frame_rate_hz(self) -> float:
+        return float(self.get_feature("AcquisitionFrameRate"))
+
+    def sensor_shape(self) -> tuple[int, int]:
+        for h, w in (("SensorHeight", "SensorWidth"), ("HeightMax", "WidthMax")):
+            if self.has_feature(h) and self.has_feature(w):
+                return int(self.get_feature(h)), int(self.get_feature(w))
+        return int(self.node("Height").max), int(self.node("Width").max)
+
+    def set_roi(self, roi: Roi) -> None:
+        self._require_stopped("change the ROI")
+        if (roi.x or roi.y) and not (self.has_feature("OffsetX") and self.has_feature("OffsetY")):
+            raise FeatureNotSupported("the camera has no 'OffsetX'/'OffsetY' feature (GenICam node)",
+                                      device=self.name)
+        if self.has_feature("OffsetX"):  # shrink first, move, then grow: every step stays valid
+            self.set_feature("OffsetX", 0)
+            self.set_feature("OffsetY", 0)
+        self.set_feature("Width", roi.width)
+        self.set_feature("Height", roi.height)
+        if roi.x or roi.y:
+            self.set_feature("OffsetX", roi.x)
+            self.set_feature("OffsetY", roi.y)
+
+    def roi(self) -> Roi:
+        x = int(self.get_feature("OffsetX")) if self.has_feature("OffsetX") else 0
+        y = int(self.get_feature("OffsetY")) if self.has_feature("OffsetY") else 0
+        return Roi(x=x, y=y, width=int(self.get_feature("Width")), height=int(self.get_feature("Height")))
+
+    def set_binning(self, binning: int) -> None:
+        if binning == 1 and not self.has_feature("BinningHorizontal"):
+            return
+        self.set_feature("BinningHorizontal", binning)
+        self.set_feature("BinningVertical", binning)
+
+    def binning(self) -> int:
+        return int(self.get_feature("BinningHorizontal")) if self.has_feature("BinningHorizontal") else 1
+
+    def set_pixel_format(self, pixel_format: str) -> None:
+        self._require_stopped("change the pixel format")
+        offered = tuple(self.node("PixelFormat").symbolics)
+        if pixel_format not in offered:
+            raise FeatureNotSupported(f"pixel format {pixel_format!r} not offered (offered: {', '.join(offered)})",
+                                      device=self.name)
+        self.set_feature("PixelFormat", pixel_format)
+
+    def pixel_format(self) -> str:
+        return str(self.get_feature("PixelFormat"))
+
+    def bit_depth(self) -> int:
+        fmt = self.pixel_format()
+        if fmt not in _BIT_DEPTH:
+            raise DeviceError(f"pixel format {fmt!r} is not a monochrome format", device=self.name)
+        return _BIT_DEPTH[fmt]
+
+    def set_trigger_mode(self, mode: TriggerMode) -> None:
+        if mode not in ("free_run", "software"):
+            raise ValueError(f"trigger mode must be 'free_run' or 'software', not {mode!r}")
+        self._require_stopped("change the trigger mode")
+        if mode == "free_run" and not self.has_feature("TriggerMode"):
+            self._trigger = mode  # no trigger node: the camera free-runs anyway
+            return
+        if self.has_feature("TriggerSelector"):
+            self.set_feature("TriggerSelector", "FrameStart")
+        self.set_feature("TriggerMode", "On" if mode == "software" else "Off")
+        if mode == "software":
+            self.set_feature("TriggerSource", "Software")
+        self._trigger = mode
+
+    def trigger_mode(self) -> TriggerMode:
+        return self._trigger
+
+    def software_trigger(self) -> None:
+        self.node("TriggerSoftware").execute()
+
+    def temperature_c(self) -> float | None:
+        return float(self.get_feature("DeviceTemperature")) if self.has_feature("DeviceTemperature") else None
+
+    def start(self) -> None:
+        self.require_connected()
+        if not self._acquirer.is_acquiring():
+            self.bit_depth()  # refuse colour formats before streaming
+            self._acquirer.start()
+
+    def stop(self) -> None:
+        if self._acquirer is not None and self._acquirer.is_acquiring():
+            self._acquirer.stop()
+
+    def read_frame(self, timeout_s: float = 5.0) -> Frame:
+        self.require_connected()
+        if not self._acquirer.is_acquiring():
+            raise DeviceError("read_frame() before start()", device=self.name)
+        from genicam.gentl import TimeoutException
+
+        try:
+            with self._acquirer.fetch(timeout=timeout_s) as buffer:
+                component = buffer.payload.components[0]
+                data = component.data.reshape(component.height, component.width).astype(np.uint16, copy=True)
+                frame_id = int(buffer.module.frame_id)
+                fmt = component.data_format
+        except TimeoutException:
+            raise DeviceTimeout(f"no frame within {timeout_s:g} s", device=self.name) from None
+        self._frames_read += 1
+        return Frame(data=data, frame_id=frame_id, timestamp_s=time.time(), metadata={"pixel_format": fmt})
+
+    def status(self) -> dict[str, Any]:
+        roi = self.roi()
+        return {
+            "pixel_format": self.pixel_format(),
+            "roi": (roi.x, roi.y, roi.width, roi.height),
+            "acquiring": bool(self._acquirer.is_acquiring()),
+            "frames_read": self._frames_read,
+            "temperature_c": self.temperature_c(),
+        }
+
+    def _require_stopped(self, what: str) -> None:
+        self.require_connected()
+        if self._acquirer.is_acquiring():
+            raise DeviceError(f"stop acquisition before trying to {what}", device=self.name)
+
+
+def viky_producer_path() -> Path:
+    """The simulated GenTL producer shipped in the ``genicam`` wheel (for tests and demos)."""
+    import genicam
+
+    return Path(genicam.__file__).parent / "viky.cti"
