@@ -8,6 +8,7 @@ never hang or act on half a reply we raise instead, and translate every link fai
 
 from __future__ import annotations
 
+import termios
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ def open_port(url: str, *, baudrate: int, timeout_s: float, device: str) -> seri
         return serial.serial_for_url(
             url, baudrate=baudrate, bytesize=8, parity="N", stopbits=1, timeout=timeout_s, write_timeout=timeout_s
         )
-    except (serial.SerialException, OSError, ValueError) as exc:
+    except (serial.SerialException, OSError, ValueError, termios.error) as exc:
         raise DeviceNotConnected(f"cannot open port {url!r} ({exc})", device=device) from None
 
 
@@ -102,7 +103,7 @@ def link_errors(device: str, action: str) -> Iterator[None]:
         raise DeviceTimeout(f"{action}: the port did not accept data in time", device=device) from None
     except serial.PortNotOpenError:
         raise DeviceNotConnected(f"{action}: the port is closed", device=device) from None
-    except (serial.SerialException, OSError) as exc:
+    except (serial.SerialException, OSError, termios.error) as exc:
         raise DeviceError(f"{action}: the link failed ({exc})", device=device) from None
     except (ValueError, TypeError, IndexError, KeyError) as exc:
         raise DeviceError(f"{action}: unexpected reply ({exc})", device=device) from None
