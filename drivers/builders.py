@@ -3,7 +3,7 @@
 Each takes a validated section (read by attribute) and the factory's build context. A serial
 ``port = "emulator"`` (pty) or ``"emulator:tcp"`` (localhost socket) starts that device's protocol
 emulator wired to the simulated world and points the unmodified driver at it
-(docs/decisions/0002-emulator-ports.md). The emulators are imported only in that case.
+(docs/decisions/0012-emulator-ports.md). The emulators are imported only in that case.
 """
 
 from __future__ import annotations

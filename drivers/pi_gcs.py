@@ -2,7 +2,7 @@
 
 Speaks GCS directly over pyserial (a COM port or ``socket://host:50000``): ``*IDN?``, ``SVO``, ``MOV``,
 ``POS?``, ``ONT?``, ``TMN?``/``TMX?``, and ``ERR?`` after every command, because GCS set commands
-are silent and only ``ERR?`` tells whether they were accepted (docs/decisions/0001-pi-gcs-direct.md).
+are silent and only ``ERR?`` tells whether they were accepted (docs/decisions/0011-pi-gcs-direct.md).
 """
 
 from __future__ import annotations
