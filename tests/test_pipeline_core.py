@@ -66,3 +66,139 @@ def test_accumulator_rejects_wrong_shape_and_empty_steps():
     acc.add(0, np.zeros((4, 4), np.uint16))
     with pytest.raises(ValueError, match=r"steps \[1, 2\] have no frames"):
         acc.mean_frames()
+
+
+# -- accumulation: dtypes, ROI views, promotion, saturation --------------------------------------
+
+def test_accumulator_takes_uint8_and_roi_views_exactly():
+    rng = np.random.default_rng(1)
+    big = rng.integers(0, 4000, (40, 50), dtype=np.uint16)
+    roi = big[5:25, 7:37]  # a non-contiguous view, as a camera ROI of a larger buffer
+    acc = StepAccumulator(3, roi.shape)
+    acc.add(1, roi)
+    acc.add(1, roi)
+    np.testing.assert_array_equal(acc.sums[1], 2 * roi.astype(np.int64))
+    small = StepAccumulator(3, (4, 4))
+    frame8 = np.full((4, 4), 200, np.uint8)
+    for _ in range(3):
+        small.add(2, frame8)
+    assert int(small.sums[2, 0, 0]) == 600 and not small.saturated.any()
+
+
+def test_accumulator_refuses_signed_or_float_frames_and_bad_steps():
+    acc = StepAccumulator(2, (2, 2))
+    with pytest.raises(ValueError, match="unsigned"):
+        acc.add(0, np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError, match="step 2 outside"):
+        acc.add(2, np.zeros((2, 2), np.uint16))
+
+
+def test_flush_to_wider_keeps_sums_exact_past_uint32():
+    # uint32 frames of 2^31 - 1: the uint32 partial sum can hold two, so the third frame triggers a flush
+    acc = StepAccumulator(2, (1, 2))
+    frame = np.array([[2**31 - 1, 5]], dtype=np.uint32)
+    for _ in range(5):
+        acc.add(1, frame)
+    acc.add(0, np.array([[1, 2]], dtype=np.uint32))
+    sums = acc.sums
+    assert sums.dtype == np.uint64
+    assert sums[1].tolist() == [[5 * (2**31 - 1), 25]] and sums[0].tolist() == [[1, 2]]
+    assert acc.counts.tolist() == [1, 5]
+
+
+def test_uint16_accumulator_stays_uint32_until_the_bound_requires_promotion():
+    acc = StepAccumulator(1, (2, 2))
+    acc._bound[0] = 2**32 - 1 - 65535  # as after ~65 536 full-scale frames: one more still fits
+    acc.add(0, np.full((2, 2), 65535, np.uint16))
+    assert acc.sums.dtype == np.uint32 and acc._wide is None
+    acc.add(0, np.full((2, 2), 3, np.uint16))  # now it might not fit: flushed to uint64 first
+    assert acc.sums.dtype == np.uint64 and int(acc.sums[0, 0, 0]) == 65538
+
+
+def test_saturation_mask_flags_any_frame_at_the_adc_maximum():
+    acc = StepAccumulator(2, (2, 3))
+    clean = np.full((2, 3), 1000, np.uint16)
+    hot = clean.copy()
+    hot[1, 2] = 65535
+    acc.add(0, clean)
+    acc.add(1, hot)
+    acc.add(1, clean)
+    assert acc.saturated.tolist() == [[False, False, False], [False, False, True]]
+    assert acc.saturated_frames == 1
+    twelve_bit = StepAccumulator(1, (1, 2), saturation_adu=4095)
+    twelve_bit.add(0, np.array([[4095, 4094]], np.uint16))
+    assert twelve_bit.saturated.tolist() == [[True, False]]
+
+
+def test_accumulator_memory_is_within_n_plus_3_words_per_pixel():
+    for n in (3, 4, 8):
+        acc = StepAccumulator(n, (64, 64))
+        assert acc.nbytes_per_pixel() <= (n + 3) * 4
+
+
+# -- demodulation: unequal and per-pixel measured steps -------------------------------------------
+
+def test_unequal_steps_solved_by_least_squares():
+    theta = np.array([0.0, 1.3, 2.0, 4.1, 5.5])
+    visibility = np.array([[0.2, 0.7]])
+    phase = np.array([[0.5, -2.0]])
+    stack = 800.0 * (1 + visibility * np.cos(theta[:, None, None] + phase))
+    maps = demodulate(stack, theta)
+    np.testing.assert_allclose(maps.visibility, visibility, rtol=1e-12)
+    np.testing.assert_allclose(maps.phase_rad, phase, atol=1e-12)
+    np.testing.assert_allclose(maps.mean, 800.0)
+
+
+def test_three_unequal_steps_by_hand():
+    # theta = 0, pi/2, pi: a + b cos + c sin through (a0, a1, a2) -> a = (a0 + a2)/2, b = (a0 - a2)/2, c = a1 - a
+    maps = demodulate(np.array([3.0, 4.0, 1.0])[:, None, None], np.array([0.0, np.pi / 2, np.pi]))
+    a, b, c = 2.0, 1.0, 2.0
+    assert maps.mean[0, 0] == pytest.approx(a)
+    assert maps.visibility[0, 0] == pytest.approx(np.hypot(b, c) / a)
+    assert maps.phase_rad[0, 0] == pytest.approx(np.arctan2(-c, b))
+
+
+def test_per_pixel_measured_step_phases():
+    rng = np.random.default_rng(3)
+    theta = equal_step_phases_rad(4)[:, None, None] + rng.uniform(-0.4, 0.4, (4, 3, 3))  # e.g. piezo tilt
+    visibility = rng.uniform(0.1, 0.9, (3, 3))
+    phase = rng.uniform(-3, 3, (3, 3))
+    stack = 500.0 * (1 + visibility * np.cos(theta + phase))
+    maps = demodulate(stack, theta)
+    np.testing.assert_allclose(maps.visibility, visibility, rtol=1e-10)
+    np.testing.assert_allclose(np.angle(np.exp(1j * (maps.phase_rad - phase))), 0.0, atol=1e-10)
+
+
+def test_degenerate_steps_refused():
+    with pytest.raises(ValueError, match="do not determine"):
+        demodulate(np.ones((3, 1, 1)), np.array([0.0, 0.0, 2 * np.pi]))
+
+
+def test_complex_field_is_mean_times_visibility_times_phasor():
+    from app.pipeline import complex_field
+
+    stack = fringe_stack(400.0, np.array([[0.5]]), np.array([[1.1]]), 4)
+    np.testing.assert_allclose(complex_field(stack), 400.0 * 0.5 * np.exp(1.1j), rtol=1e-12)
+
+
+def test_reference_mask_excludes_low_counts_and_excluded_pixels():
+    ref = demodulate(fringe_stack(np.array([[500.0, 2.0, 500.0]]), 0.6, 0.0, 4))
+    obj = normalise_by_reference(ref, ref, min_reference_mean_adu=10.0, exclude=np.array([[False, False, True]]))
+    assert obj.mask.tolist() == [[True, False, False]]
+
+
+def test_hot_pixels_and_unwrapping_inside_mask():
+    from app.pipeline.masks import hot_pixel_mask, unwrap_in_mask
+
+    dark = 100.0 + np.random.default_rng(0).normal(0, 0.5, (32, 32))
+    dark[3, 4] = 140.0
+    assert np.flatnonzero(hot_pixel_mask(dark)).tolist() == [3 * 32 + 4]
+    y, x = np.mgrid[0:64, 0:64]
+    truth = 0.25 * x  # a 16 rad ramp
+    mask = np.ones(truth.shape, bool)
+    mask[20:30, 20:30] = False
+    unwrapped = unwrap_in_mask(np.angle(np.exp(1j * truth)), mask)
+    offset = unwrapped[mask] - truth[mask]
+    np.testing.assert_allclose(offset, offset[0], atol=1e-9)
+    assert abs(offset[0] / (2 * np.pi) - round(offset[0] / (2 * np.pi))) < 1e-9
+    assert (unwrapped[~mask] == 0).all()

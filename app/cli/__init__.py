@@ -12,6 +12,10 @@ COMMAND_MODULES = (
     "app.cli.run_cmd",
     "app.cli.start_cmd",
     "app.cli.bench_cmd",
+    "app.cli.resume_cmd",
+    "app.cli.devices_cmd",
+    "app.cli.info_cmd",
+    "app.cli.reprocess_cmd",
 )
 
 

@@ -1,37 +1,90 @@
 """Exact integer accumulation of camera frames per phase step (DESIGN.md section 5).
 
-Sums are uint32 and promoted to uint64 before they could overflow; adding a frame allocates nothing.
-Dark is subtracted once, at the end, from the mean.
+Per step k: a uint32 sum S_k and a count n_k. Adding a frame is one fused pass (sum + frame maximum)
+that allocates nothing. Promotion is flush-to-wider: each step tracks an exact upper bound of its
+uint32 partial sum (the sum of the frames' maxima); before a frame could overflow it, that step's
+partial sum is moved into a uint64 spill array (allocated the first time only) and restarted. So the
+hot loop always runs on uint32 (4 bytes/pixel/step) and the 8-byte spill costs memory only in runs
+long enough to need it (>= 65 537 full-scale 16-bit frames in one step). A per-pixel saturation flag
+(1 byte) records any frame at the ADC maximum. Dark is subtracted once, at the end, from the means.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from app.pipeline import _kernels
+
+UINT32_MAX = int(np.iinfo(np.uint32).max)
+
 
 class StepAccumulator:
-    """Per-step integer sums S_k and frame counts n_k for frames of one shape."""
+    """Per-step integer sums S_k, frame counts n_k and a saturation mask, for frames of one shape."""
 
-    def __init__(self, n_steps: int, shape: tuple[int, int], *, max_frame_value: int = 65535):
+    def __init__(self, n_steps: int, shape: tuple[int, int], *, max_frame_value: int = 65535,
+                 saturation_adu: int | None = None):
+        """``saturation_adu``: the ADC maximum (default: the frame dtype's maximum, 65535 for uint16).
+
+        ``max_frame_value`` is kept for compatibility; promotion uses the frame dtype's range and the
+        frames' measured maxima, which is exact whatever the caller claims.
+        """
         if n_steps < 1:
             raise ValueError(f"need at least one step, got {n_steps}")
-        self.n_steps = n_steps
-        self.shape = tuple(shape)
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError(f"frame shape must be (h, w) with h, w >= 1, got {tuple(shape)}")
+        self.n_steps = int(n_steps)
+        self.shape = (int(shape[0]), int(shape[1]))
         self.max_frame_value = int(max_frame_value)
-        self.sums = np.zeros((n_steps, *self.shape), dtype=np.uint32)
-        self.counts = np.zeros(n_steps, dtype=np.int64)
+        self.saturation_adu = None if saturation_adu is None else int(saturation_adu)
+        self._sums32 = np.zeros((self.n_steps, *self.shape), dtype=np.uint32)
+        self._wide: np.ndarray | None = None  # uint64 spill, allocated at the first flush
+        self._bound = [0] * self.n_steps  # exact upper bound of each step's uint32 partial sum
+        self.counts = np.zeros(self.n_steps, dtype=np.int64)
+        self.saturated = np.zeros(self.shape, dtype=bool)
+        self.saturated_frames = 0
+        self.max_adu = 0
 
+    # -- ingest ------------------------------------------------------------------------------------
     def add(self, step: int, frame: np.ndarray) -> None:
-        """Add one frame to step ``step``'s sum (promoting to uint64 first if it could overflow)."""
+        """Add one unsigned-integer frame to step ``step``'s sum; no allocation on the hot path."""
         if frame.shape != self.shape:
             raise ValueError(f"frame shape {frame.shape} does not match accumulator shape {self.shape}")
-        if self.sums.dtype == np.uint32 and (self.counts[step] + 1) * self.max_frame_value > np.iinfo(np.uint32).max:
-            self.sums = self.sums.astype(np.uint64)
-        np.add(self.sums[step], frame, out=self.sums[step])
+        if frame.dtype.kind != "u":
+            raise ValueError(f"frames must be unsigned integers (uint8/uint16), got {frame.dtype}")
+        if not 0 <= step < self.n_steps:
+            raise ValueError(f"step {step} outside 0..{self.n_steps - 1}")
+        dtype_max = int(np.iinfo(frame.dtype).max)
+        if dtype_max > UINT32_MAX:
+            raise ValueError(f"frames of {frame.dtype} do not fit a uint32 accumulator")
+        if self._bound[step] + dtype_max > UINT32_MAX:
+            self._flush(step)
+        frame_max = _kernels.add_frame(self._sums32[step], frame)
+        self._bound[step] += frame_max
         self.counts[step] += 1
+        self.max_adu = max(self.max_adu, frame_max)
+        level = dtype_max if self.saturation_adu is None else self.saturation_adu
+        if frame_max >= level:
+            _kernels.mark_at_or_above(self.saturated, frame, level)
+            self.saturated_frames += 1
+
+    def _flush(self, step: int) -> None:
+        """Move step ``step``'s uint32 partial sum into the uint64 spill (exact promotion)."""
+        if self._wide is None:
+            self._wide = np.zeros((self.n_steps, *self.shape), dtype=np.uint64)
+        np.add(self._wide[step], self._sums32[step], out=self._wide[step])
+        self._sums32[step] = 0
+        self._bound[step] = 0
+
+    # -- results -----------------------------------------------------------------------------------
+    @property
+    def sums(self) -> np.ndarray:
+        """(N, h, w) exact integer sums: the live uint32 array, or uint64 once any step was promoted."""
+        if self._wide is None:
+            return self._sums32
+        return self._wide + self._sums32
 
     def mean_frames(self, dark: np.ndarray | float = 0.0) -> np.ndarray:
-        """(N, h, w) float64 mean frame of each step minus dark; NaN for steps without frames."""
+        """(N, h, w) float64 mean frame of each step minus dark (ADU)."""
         if np.any(self.counts == 0):
             missing = [int(k) for k in np.flatnonzero(self.counts == 0)]
             raise ValueError(f"steps {missing} have no frames yet")
@@ -40,3 +93,16 @@ class StepAccumulator:
 
     def total_frames(self) -> int:
         return int(self.counts.sum())
+
+    def nbytes_per_pixel(self) -> float:
+        """Accumulator memory per pixel in bytes (sums, spill if allocated, saturation flags)."""
+        total = self._sums32.nbytes + self.saturated.nbytes + (0 if self._wide is None else self._wide.nbytes)
+        return total / (self.shape[0] * self.shape[1])
+
+
+def mean_frame(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The mean frame over all steps of a run (e.g. the dark frame), float64 ADU."""
+    total = int(np.sum(counts))
+    if total == 0:
+        raise ValueError("no frames to average")
+    return np.sum(sums, axis=0, dtype=np.float64) / total

@@ -1,8 +1,10 @@
 """N-step phase-shifting demodulation and reference normalisation (DESIGN.md section 5).
 
-For intensities a_k = A (1 + V cos(theta_k + phase)) at equally spaced theta_k = 2 pi k / N:
-C = sum a_k cos theta_k, S = sum a_k sin theta_k, M = sum a_k, V = 2 sqrt(C^2 + S^2) / M,
-phase = atan2(-S, C).
+Model per pixel: a_k = A (1 + V cos(theta_k + phase)) = a + b cos(theta_k) + c sin(theta_k), with
+a = A, b = A V cos(phase), c = -A V sin(phase). For equally spaced theta_k = 2 pi k / N (N >= 3) the
+least-squares solution is closed-form: C = sum a_k cos theta_k, S = sum a_k sin theta_k, M = sum a_k,
+V = 2 sqrt(C^2 + S^2) / M, phase = atan2(-S, C). Unequal or measured steps (one set for the frame, or
+a per-pixel (N, h, w) map) are solved by per-pixel least squares on (a, b, c).
 """
 
 from __future__ import annotations
@@ -25,18 +27,63 @@ def equal_step_phases_rad(n_steps: int) -> np.ndarray:
     return 2.0 * np.pi * np.arange(n_steps) / n_steps
 
 
-def demodulate(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None) -> FringeMaps:
-    """Visibility, phase and mean from the dark-subtracted mean frame of each step."""
+def is_equally_spaced(step_phases_rad: np.ndarray, *, tol_rad: float = 1e-9) -> bool:
+    """True when the steps satisfy the closed form's orthogonality (sum e^{i theta} = sum e^{2 i theta} = 0)."""
+    theta = np.asarray(step_phases_rad, float)
+    if theta.ndim != 1 or theta.size < 3:
+        return False
+    e1, e2 = np.exp(1j * theta).sum(), np.exp(2j * theta).sum()
+    return abs(e1) < tol_rad * theta.size and abs(e2) < tol_rad * theta.size
+
+
+def fringe_coefficients(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None):
+    """(a, b, c) of a + b cos(theta) + c sin(theta) per pixel: closed form or least squares."""
+    step_means = np.asarray(step_means, dtype=np.float64)
+    if step_means.ndim != 3:
+        raise ValueError(f"step means must be (N, h, w), got shape {step_means.shape}")
     n = step_means.shape[0]
     if n < 3:
         raise ValueError(f"phase stepping needs at least 3 steps, got {n}")
     theta = equal_step_phases_rad(n) if step_phases_rad is None else np.asarray(step_phases_rad, float)
-    c = np.tensordot(np.cos(theta), step_means, axes=1)
-    s = np.tensordot(np.sin(theta), step_means, axes=1)
-    m = step_means.sum(axis=0)
+    if theta.shape[0] != n or theta.ndim not in (1, 3) or (theta.ndim == 3 and theta.shape != step_means.shape):
+        raise ValueError(f"step phases of shape {theta.shape} do not match {n} steps of {step_means.shape[1:]}")
+    if theta.ndim == 1 and is_equally_spaced(theta):
+        c_sum = np.tensordot(np.cos(theta), step_means, axes=1)
+        s_sum = np.tensordot(np.sin(theta), step_means, axes=1)
+        return step_means.mean(axis=0), 2.0 * c_sum / n, 2.0 * s_sum / n
+    if theta.ndim == 1:  # one set of (unequal) steps: the same 3 x N pseudo-inverse for every pixel
+        design = np.stack([np.ones(n), np.cos(theta), np.sin(theta)], axis=1)
+        if np.linalg.matrix_rank(design) < 3:
+            raise ValueError(f"step phases {np.round(theta, 4).tolist()} do not determine a fringe (need 3 distinct)")
+        coef = np.tensordot(np.linalg.pinv(design), step_means, axes=1)
+        return coef[0], coef[1], coef[2]
+    return _per_pixel_least_squares(step_means, theta)
+
+
+def _per_pixel_least_squares(step_means: np.ndarray, theta: np.ndarray):
+    """Normal equations G p = r per pixel, G = sum x x^T with x = (1, cos, sin); solved batched."""
+    x = np.stack([np.ones_like(theta), np.cos(theta), np.sin(theta)])  # (3, N, h, w)
+    gram = np.einsum("ikhw,jkhw->hwij", x, x)
+    rhs = np.einsum("ikhw,khw->hwi", x, step_means)
+    singular = np.abs(np.linalg.det(gram)) < 1e-12 * step_means.shape[0] ** 3
+    gram[singular] = np.eye(3)
+    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    coef[singular] = np.nan
+    return coef[..., 0], coef[..., 1], coef[..., 2]
+
+
+def demodulate(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None) -> FringeMaps:
+    """Visibility, phase and mean from the dark-subtracted mean frame of each step."""
+    a, b, c = fringe_coefficients(step_means, step_phases_rad)
     with np.errstate(divide="ignore", invalid="ignore"):
-        visibility = np.where(m > 0, 2.0 * np.hypot(c, s) / m, 0.0)
-    return FringeMaps(visibility=visibility, phase_rad=np.arctan2(-s, c), mean=m / n)
+        visibility = np.where(a > 0, np.hypot(b, c) / a, 0.0)
+    return FringeMaps(visibility=visibility, phase_rad=np.arctan2(-c, b), mean=a)
+
+
+def complex_field(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None) -> np.ndarray:
+    """The interference term mean * V * exp(i phase) = b - i c (ADU), e.g. one depth slice of a delay scan."""
+    _, b, c = fringe_coefficients(step_means, step_phases_rad)
+    return b - 1j * c
 
 
 @dataclass(frozen=True)
@@ -49,9 +96,17 @@ class ObjectMaps:
     mask: np.ndarray
 
 
-def normalise_by_reference(sample: FringeMaps, reference: FringeMaps, *, min_reference_visibility: float = 0.05) -> ObjectMaps:
-    """|t| = V / V_ref and phase - phase_ref, wrapped to (-pi, pi]; pixels with low V_ref masked."""
-    mask = reference.visibility >= min_reference_visibility
+def normalise_by_reference(sample: FringeMaps, reference: FringeMaps, *, min_reference_visibility: float = 0.05,
+                           min_reference_mean_adu: float = 0.0, exclude: np.ndarray | None = None) -> ObjectMaps:
+    """|t| = V / V_ref and phase - phase_ref, wrapped to (-pi, pi].
+
+    Masked out: V_ref below ``min_reference_visibility``, reference mean below ``min_reference_mean_adu``
+    (too few counts), non-finite values and any ``exclude`` pixels (e.g. saturated or hot).
+    """
+    mask = (reference.visibility >= min_reference_visibility) & (reference.mean > min_reference_mean_adu)
+    mask &= np.isfinite(sample.visibility) & np.isfinite(sample.phase_rad) & np.isfinite(reference.phase_rad)
+    if exclude is not None:
+        mask &= ~exclude
     with np.errstate(divide="ignore", invalid="ignore"):
         amplitude = np.where(mask, sample.visibility / reference.visibility, 0.0)
     phase = np.angle(np.exp(1j * (sample.phase_rad - reference.phase_rad)))

@@ -1,0 +1,150 @@
+"""``qiup reprocess``: rebuild every result map from phase-stepped data (TIFF stacks or a qiup run file).
+
+TIFF stacks are step-major (all frames of step 0, then step 1, ...); the dark stack may hold any
+number of frames. A run file's step sums, counts and camera settings are read from its own layout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reprocess", help="rebuild results from TIFF stacks or a run file")
+    p.add_argument("run", nargs="?", type=Path, help="a qiup run file (.h5) to reprocess")
+    p.add_argument("--frames", type=Path, help="sample frames: multi-page TIFF, step-major")
+    p.add_argument("--reference", type=Path, help="reference frames (sample out): TIFF, step-major")
+    p.add_argument("--dark", type=Path, help="dark frames (laser off): TIFF, any number of frames")
+    p.add_argument("--steps", type=int, help="number of phase steps N (>= 3)")
+    p.add_argument("--step-phases", help="comma-separated step phases in rad (default: 2 pi k / N)")
+    p.add_argument("--frames-per-step", type=int, help="frames per step F (default: frames / N)")
+    p.add_argument("--gain-e-per-adu", type=float, help="camera gain (default: run file's, else 1)")
+    p.add_argument("--read-noise-e", type=float, help="read noise in e- rms (default: run file's, else 0)")
+    p.add_argument("--min-reference-visibility", type=float, help="mask threshold on V_ref (default 0.05)")
+    p.add_argument("--out", type=Path, help="results file (default: <input>-reprocessed.h5)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args) -> int:
+    from app.cli import CliError
+    from app.pipeline.reconstruct import reconstruct
+    from app.storage.results_file import write_results
+
+    inputs = _load_inputs(args)
+    try:
+        recon = reconstruct(
+            inputs["sample"], reference=inputs["reference"], dark=inputs["dark"],
+            step_phases_rad=inputs["step_phases"], gain_e_per_adu=inputs["gain"], read_noise_e=inputs["read_noise"],
+            min_reference_visibility=inputs["min_ref_v"],
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    out = args.out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
+    attrs = {"source": str(inputs["source"]), "steps": inputs["sample"].sums.shape[0],
+             "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
+             "has_reference": inputs["reference"] is not None, "has_dark": inputs["dark"] is not None}
+    pngs = write_results(out, recon, attrs=attrs)
+    print(f"qiup: results {out}; quick-looks {', '.join(p.name for p in pngs)}", file=sys.stdout)
+    return 0
+
+
+def _load_inputs(args) -> dict:
+    from app.cli import CliError
+
+    if args.run is not None and args.frames is not None:
+        raise CliError("give either a run file or --frames, not both")
+    if args.run is None and args.frames is None:
+        raise CliError("nothing to reprocess: give a run file or --frames S.tif")
+    if args.steps is not None and args.steps < 3:
+        raise CliError(f"--steps must be at least 3, got {args.steps}")
+    if args.frames_per_step is not None and args.frames_per_step < 1:
+        raise CliError(f"--frames-per-step must be at least 1, got {args.frames_per_step}")
+    inputs = _from_run_file(args) if args.run is not None else _from_tiffs(args)
+    n = inputs["sample"].sums.shape[0]
+    inputs["step_phases"] = _step_phases(args.step_phases, n)
+    if args.gain_e_per_adu is not None:
+        if args.gain_e_per_adu <= 0:
+            raise CliError(f"--gain-e-per-adu must be positive, got {args.gain_e_per_adu}")
+        inputs["gain"] = args.gain_e_per_adu
+    if args.read_noise_e is not None:
+        inputs["read_noise"] = args.read_noise_e
+    if args.min_reference_visibility is not None:
+        inputs["min_ref_v"] = args.min_reference_visibility
+    return inputs
+
+
+def _step_phases(text: str | None, n: int):
+    import numpy as np
+
+    from app.cli import CliError
+
+    if text is None:
+        return None
+    try:
+        values = np.array([float(v) for v in text.replace(" ", "").split(",") if v], dtype=float)
+    except ValueError:
+        raise CliError(f"--step-phases must be comma-separated numbers in rad, got {text!r}") from None
+    if values.size != n:
+        raise CliError(f"--step-phases has {values.size} values for {n} steps")
+    return values
+
+
+def _from_tiffs(args) -> dict:
+    from app.cli import CliError
+    from app.storage.tiff_stacks import StackError, accumulate_dark, accumulate_stack
+
+    if args.steps is None:
+        raise CliError("--steps N is required with --frames")
+    try:
+        sample = accumulate_stack(args.frames, args.steps, args.frames_per_step)
+        reference = None if args.reference is None else accumulate_stack(args.reference, args.steps, args.frames_per_step)
+        dark = None if args.dark is None else accumulate_dark(args.dark)
+    except StackError as exc:
+        raise CliError(str(exc)) from None
+    shape = sample.sums.shape[1:]
+    for name, run in (("--reference", reference), ("--dark", dark)):
+        if run is not None and run.sums.shape[1:] != shape:
+            raise CliError(f"{name} frames are {run.sums.shape[1:]}, --frames are {shape}")
+    return {"source": args.frames, "sample": sample, "reference": reference, "dark": dark,
+            "gain": 1.0, "read_noise": 0.0, "min_ref_v": 0.05}
+
+
+def _from_run_file(args) -> dict:
+    import h5py
+
+    from app.cli import CliError
+    from app.pipeline.reconstruct import RunSums
+
+    path = args.run
+    if not path.exists():
+        raise CliError(f"{path}: no such file")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as exc:
+        raise CliError(f"{path}: not a readable HDF5 run file ({exc})") from None
+    with h5:
+        runs = {}
+        for label in ("dark", "reference", "sample"):
+            if f"runs/{label}/sums" in h5 and f"runs/{label}/counts" in h5:
+                runs[label] = RunSums(sums=h5[f"runs/{label}/sums"][()], counts=h5[f"runs/{label}/counts"][()])
+        if "sample" not in runs:
+            raise CliError(f"{path}: no /runs/sample/sums and counts: not a phase-stepping run file")
+        config_text = h5["config/text"][()] if "config/text" in h5 else b""
+        params = json.loads(h5.attrs.get("parameters_json", "{}") or "{}")
+    config_text = config_text.decode() if isinstance(config_text, bytes) else str(config_text)
+    n = runs["sample"].sums.shape[0]
+    if args.steps is not None and args.steps != n:
+        raise CliError(f"{path} has {n} phase steps, --steps says {args.steps}")
+    for label in ("reference", "dark"):
+        if label in runs and runs[label].sums.shape[1:] != runs["sample"].sums.shape[1:]:
+            raise CliError(f"{path}: /runs/{label} frames {runs[label].sums.shape[1:]} do not match the sample's")
+    try:
+        camera = tomllib.loads(config_text).get("camera", {}) if config_text else {}
+    except tomllib.TOMLDecodeError:
+        camera = {}
+    return {"source": path, "sample": runs["sample"], "reference": runs.get("reference"), "dark": runs.get("dark"),
+            "gain": float(camera.get("gain_e_per_adu", 1.0)), "read_noise": float(camera.get("read_noise_e", 0.0)),
+            "min_ref_v": float(params.get("min_reference_visibility", 0.05) or 0.05)}

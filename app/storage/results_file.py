@@ -1,0 +1,64 @@
+"""Reprocessed results: one HDF5 file with /results/<name> maps (units in attributes) and PNG quick-looks.
+
+Layout: root attrs ``status`` ("complete"), ``software_version``, ``source`` and the reprocessing
+parameters; ``/results/{visibility, amplitude, phase, phase_unwrapped, sigma_phase, sigma_visibility,
+sigma_amplitude, mean, dark, reference_visibility}`` float32 (h, w) and ``/results/{mask, hot_pixels,
+saturated}`` bool (h, w). Phase is relative to the reference when one was given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from app.pipeline.reconstruct import Reconstruction
+from app.storage.quicklook import save_magnitude_png, save_phase_png
+from app.storage.runfile import software_version
+
+RESULT_UNITS = {
+    "visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad", "sigma_phase": "rad",
+    "sigma_visibility": "1", "sigma_amplitude": "1", "mean": "ADU", "dark": "ADU", "reference_visibility": "1",
+}
+
+
+def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
+    """The maps to store, by dataset name (float32 maps, bool masks)."""
+    maps = {
+        "visibility": recon.visibility, "amplitude": recon.amplitude, "phase": recon.phase_rad,
+        "phase_unwrapped": recon.phase_unwrapped_rad, "sigma_phase": recon.sigma_phase_rad,
+        "sigma_visibility": recon.sigma_visibility, "sigma_amplitude": recon.sigma_amplitude,
+        "mean": recon.mean_adu, "dark": recon.dark_adu,
+    }
+    if recon.reference_visibility is not None:
+        maps["reference_visibility"] = recon.reference_visibility
+    out = {name: np.asarray(data, np.float32) for name, data in maps.items()}
+    out.update(mask=recon.mask.astype(bool), hot_pixels=recon.hot_pixels.astype(bool),
+               saturated=recon.saturated.astype(bool))
+    return out
+
+
+def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any]) -> list[Path]:
+    """Write the results file and its quick-looks (``<stem>-<map>.png``); returns the PNG paths."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as h5:
+        h5.attrs["status"] = "complete"
+        h5.attrs["software_version"] = software_version()
+        for key, value in attrs.items():
+            h5.attrs[key] = value
+        for name, data in result_arrays(recon).items():
+            dset = h5.create_dataset(f"results/{name}", data=data)
+            dset.attrs["unit"] = RESULT_UNITS.get(name, "bool")
+    stem = path.with_suffix("")
+    pngs = [Path(f"{stem}-{name}.png") for name in ("visibility", "amplitude", "phase", "phase_unwrapped")]
+    save_magnitude_png(pngs[0], recon.visibility)
+    save_magnitude_png(pngs[1], recon.amplitude, vmax=1.2 if recon.reference_visibility is not None else None)
+    save_phase_png(pngs[2], recon.phase_rad, recon.mask)
+    unwrapped = recon.phase_unwrapped_rad
+    span = unwrapped[recon.mask] if recon.mask.any() else np.zeros(1)
+    scaled = (unwrapped - span.min()) if span.size else unwrapped
+    save_magnitude_png(pngs[3], np.where(recon.mask, scaled, 0.0), vmax=float(np.ptp(span)) or 1.0)
+    return pngs
