@@ -69,7 +69,7 @@ class GenicamCamera(Camera):
             selector = {"serial_number": self.serial_number} if self.serial_number else self.index
             if not harvester.device_info_list:
                 raise DeviceNotConnected(f"producer {self.producer_path.name} lists no camera", device=self.name)
-            self._acquirer = harvester.create(selector)
+            self._acquirer = _create_keeping_sigint(harvester, selector)
         except DeviceError:
             harvester.reset()
             raise
@@ -267,3 +267,18 @@ def viky_producer_path() -> Path:
     import genicam
 
     return Path(genicam.__file__).parent / "viky.cti"
+
+
+def _create_keeping_sigint(harvester, selector):
+    """``harvester.create`` without its SIGINT handler: harvesters installs one that swallows Ctrl-C,
+    so a run would go on (laser on) instead of stopping; we keep the application's handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return harvester.create(selector)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        return harvester.create(selector)
+    finally:
+        signal.signal(signal.SIGINT, previous)
