@@ -202,3 +202,28 @@ def test_hot_pixels_and_unwrapping_inside_mask():
     np.testing.assert_allclose(offset, offset[0], atol=1e-9)
     assert abs(offset[0] / (2 * np.pi) - round(offset[0] / (2 * np.pi))) < 1e-9
     assert (unwrapped[~mask] == 0).all()
+
+
+def test_staged_accumulation_is_exact_through_wraps_step_changes_and_bright_frames():
+    """Random step order and brightness (dim frames stage in uint16; jumps wrap and are undone): int64 truth."""
+    rng = np.random.default_rng(8)
+    acc = StepAccumulator(3, (5, 7))
+    truth = np.zeros((3, 5, 7), np.int64)
+    for i in range(400):
+        step = int(rng.integers(0, 3)) if i % 50 > 30 else (i // 10) % 3
+        top = int(rng.choice([300, 5000, 40000, 65535]))
+        frame = rng.integers(0, top + 1, (5, 7), dtype=np.uint16)
+        acc.add(step, frame)
+        truth[step] += frame
+        if i % 97 == 0:
+            np.testing.assert_array_equal(acc.sums.astype(np.int64), truth)  # reading mid-run is exact too
+    np.testing.assert_array_equal(acc.sums.astype(np.int64), truth)
+    assert acc.counts.sum() == 400
+
+
+def test_a_frame_that_overflows_the_staging_sum_is_undone_exactly():
+    acc = StepAccumulator(1, (1, 3))
+    for _ in range(60):
+        acc.add(0, np.array([[1000, 7, 0]], np.uint16))  # staged: bound 60 000
+    acc.add(0, np.array([[9000, 1, 65534]], np.uint16))  # 69 000 > 65 535: wraps, undone, added wide
+    assert acc.sums[0].tolist() == [[69000, 421, 65534]] and acc.sums.dtype == np.uint32

@@ -32,6 +32,25 @@ def _add_frame_py(acc, flat, pitch):
     return top
 
 
+def _subtract_frame_py(acc, flat, pitch):
+    """acc -= frame, wrapping modulo the accumulator's width (undoes an add exactly)."""
+    h, w = acc.shape
+    for r in range(h):
+        acc_row = acc[r]
+        frame_row = flat[r * pitch: r * pitch + w]
+        for c in range(w):
+            acc_row[c] -= frame_row[c]
+
+
+def _drain_into_py(acc, stage):
+    """acc += stage; stage = 0 (both C-contiguous (h, w))."""
+    a = acc.reshape(-1)
+    s = stage.reshape(-1)
+    for i in range(s.size):
+        a[i] += s[i]
+        s[i] = 0
+
+
 def _mark_at_or_above_py(flags, flat, pitch, level):
     """flags |= frame >= level; returns how many pixels of this frame are at or above level."""
     h, w = flags.shape
@@ -67,6 +86,8 @@ if HAVE_NUMBA:
     _jit = numba.njit(nogil=True, cache=True, boundscheck=False)
     _add_frame_nb = _jit(_add_frame_py)
     _mark_at_or_above_nb = _jit(_mark_at_or_above_py)
+    _subtract_frame_nb = _jit(_subtract_frame_py)
+    _drain_into_nb = _jit(_drain_into_py)
     _replace_and_update_nb = _jit(_replace_and_update_py)
 
 
@@ -88,6 +109,24 @@ def add_frame(acc: np.ndarray, frame: np.ndarray) -> int:
         return int(_add_frame_nb(acc, view[0], view[1]))
     np.add(acc, frame, out=acc)
     return int(frame.max())
+
+
+def subtract_frame(acc: np.ndarray, frame: np.ndarray) -> None:
+    """acc -= frame in place, modulo 2^bits of acc (exact inverse of a wrapped add)."""
+    view = pitched(frame) if HAVE_NUMBA else None
+    if view is not None:
+        _subtract_frame_nb(acc, view[0], view[1])
+        return
+    np.subtract(acc, frame, out=acc, casting="unsafe")
+
+
+def drain_into(acc: np.ndarray, stage: np.ndarray) -> None:
+    """acc += stage, then stage = 0, in one pass."""
+    if HAVE_NUMBA:
+        _drain_into_nb(acc, stage)
+        return
+    np.add(acc, stage, out=acc)
+    stage[...] = 0
 
 
 def mark_at_or_above(flags: np.ndarray, frame: np.ndarray, level: int) -> int:

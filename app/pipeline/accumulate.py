@@ -1,12 +1,14 @@
 """Exact integer accumulation of camera frames per phase step (DESIGN.md section 5).
 
-Per step k: a uint32 sum S_k and a count n_k. Adding a frame is one fused pass (sum + frame maximum)
-that allocates nothing. Promotion is flush-to-wider: each step tracks an exact upper bound of its
-uint32 partial sum (the sum of the frames' maxima); before a frame could overflow it, that step's
-partial sum is moved into a uint64 spill array (allocated the first time only) and restarted. So the
-hot loop always runs on uint32 (4 bytes/pixel/step) and the 8-byte spill costs memory only in runs
-long enough to need it (>= 65 537 full-scale 16-bit frames in one step). A per-pixel saturation flag
-(1 byte) records any frame at the ADC maximum. Dark is subtracted once, at the end, from the means.
+Per step k: a uint32 sum S_k and a count n_k. The hot path adds each 8/16-bit frame into a uint16
+*staging* sum of the current step (one fused SIMD pass: wrap-around add + frame maximum), which is
+drained into the step's uint32 sum when the step changes or before it could overflow (tracked by
+an exact bound, the sum of the staged frames' maxima; a frame that overflows anyway is undone exactly
+by modular subtraction). The staging buffer is half the size of a uint32 sum, so it stays in cache
+and ingest runs close to memcpy speed. Promotion is flush-to-wider: each step's uint32 sum carries an
+exact bound too, and before it could overflow it is moved into a uint64 spill (allocated the first
+time only). Memory: 4N + 2 (staging) + 1 (saturation flags) bytes per pixel, + 8N after a spill.
+Dark is subtracted once, at the end, from the means. See docs/decisions/0020-pipeline-accumulation.md.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from app.pipeline import _kernels
 
 UINT32_MAX = int(np.iinfo(np.uint32).max)
+UINT16_MAX = int(np.iinfo(np.uint16).max)
 
 
 class StepAccumulator:
@@ -25,8 +28,8 @@ class StepAccumulator:
                  saturation_adu: int | None = None):
         """``saturation_adu``: the ADC maximum (default: the frame dtype's maximum, 65535 for uint16).
 
-        ``max_frame_value`` is kept for compatibility; promotion uses the frame dtype's range and the
-        frames' measured maxima, which is exact whatever the caller claims.
+        ``max_frame_value`` is kept for compatibility; promotion uses the frames' measured maxima and
+        their dtype's range, which is exact whatever the caller claims.
         """
         if n_steps < 1:
             raise ValueError(f"need at least one step, got {n_steps}")
@@ -39,6 +42,10 @@ class StepAccumulator:
         self._sums32 = np.zeros((self.n_steps, *self.shape), dtype=np.uint32)
         self._wide: np.ndarray | None = None  # uint64 spill, allocated at the first flush
         self._bound = [0] * self.n_steps  # exact upper bound of each step's uint32 partial sum
+        self._stage = np.zeros(self.shape, dtype=np.uint16)
+        self._stage_step: int | None = None
+        self._stage_bound = 0  # exact upper bound of the staged sum
+        self._last_max = 0
         self.counts = np.zeros(self.n_steps, dtype=np.int64)
         self.saturated = np.zeros(self.shape, dtype=bool)
         self.saturated_frames = 0
@@ -46,7 +53,7 @@ class StepAccumulator:
 
     # -- ingest ------------------------------------------------------------------------------------
     def add(self, step: int, frame: np.ndarray) -> None:
-        """Add one unsigned-integer frame to step ``step``'s sum; no allocation on the hot path."""
+        """Add one unsigned-integer frame (any ROI view) to step ``step``; no allocation on the hot path."""
         if frame.shape != self.shape:
             raise ValueError(f"frame shape {frame.shape} does not match accumulator shape {self.shape}")
         if frame.dtype.kind != "u":
@@ -56,16 +63,45 @@ class StepAccumulator:
         dtype_max = int(np.iinfo(frame.dtype).max)
         if dtype_max > UINT32_MAX:
             raise ValueError(f"frames of {frame.dtype} do not fit a uint32 accumulator")
-        if self._bound[step] + dtype_max > UINT32_MAX:
-            self._flush(step)
-        frame_max = _kernels.add_frame(self._sums32[step], frame)
-        self._bound[step] += frame_max
+        if self._stage_step is not None and (self._stage_step != step or self._stage_bound + self._last_max > UINT16_MAX):
+            self._drain_stage()
+        if dtype_max > UINT16_MAX or 2 * self._last_max > UINT16_MAX:
+            frame_max = self._add_wide(step, frame, dtype_max)  # bright or 32-bit frames: staging cannot help
+        else:
+            frame_max = _kernels.add_frame(self._stage, frame)
+            if self._stage_bound + frame_max > UINT16_MAX:  # it wrapped: undo exactly, add it directly
+                _kernels.subtract_frame(self._stage, frame)
+                self._drain_stage()
+                self._add_wide(step, frame, dtype_max)
+            else:
+                self._stage_bound += frame_max
+                self._stage_step = step
+        self._last_max = frame_max
         self.counts[step] += 1
         self.max_adu = max(self.max_adu, frame_max)
         level = dtype_max if self.saturation_adu is None else self.saturation_adu
         if frame_max >= level:
             _kernels.mark_at_or_above(self.saturated, frame, level)
             self.saturated_frames += 1
+
+    def _add_wide(self, step: int, frame: np.ndarray, dtype_max: int) -> int:
+        if self._bound[step] + dtype_max > UINT32_MAX:
+            self._flush(step)
+        frame_max = _kernels.add_frame(self._sums32[step], frame)
+        self._bound[step] += frame_max
+        return frame_max
+
+    def _drain_stage(self) -> None:
+        """Move the staged uint16 sum into its step's uint32 sum (spilling that to uint64 first if needed)."""
+        step = self._stage_step
+        if step is None:
+            return
+        if self._bound[step] + self._stage_bound > UINT32_MAX:
+            self._flush(step)
+        _kernels.drain_into(self._sums32[step], self._stage)
+        self._bound[step] += self._stage_bound
+        self._stage_bound = 0
+        self._stage_step = None
 
     def _flush(self, step: int) -> None:
         """Move step ``step``'s uint32 partial sum into the uint64 spill (exact promotion)."""
@@ -79,6 +115,7 @@ class StepAccumulator:
     @property
     def sums(self) -> np.ndarray:
         """(N, h, w) exact integer sums: the live uint32 array, or uint64 once any step was promoted."""
+        self._drain_stage()
         if self._wide is None:
             return self._sums32
         return self._wide + self._sums32
@@ -95,9 +132,9 @@ class StepAccumulator:
         return int(self.counts.sum())
 
     def nbytes_per_pixel(self) -> float:
-        """Accumulator memory per pixel in bytes (sums, spill if allocated, saturation flags)."""
-        total = self._sums32.nbytes + self.saturated.nbytes + (0 if self._wide is None else self._wide.nbytes)
-        return total / (self.shape[0] * self.shape[1])
+        """Accumulator memory per pixel in bytes (sums, staging, saturation flags, spill if allocated)."""
+        arrays = (self._sums32, self._stage, self.saturated) + (() if self._wide is None else (self._wide,))
+        return sum(a.nbytes for a in arrays) / (self.shape[0] * self.shape[1])
 
 
 def mean_frame(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
