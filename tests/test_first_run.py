@@ -8,9 +8,7 @@ from app.bench_factory import open_bench
 from app.cli import main
 from app.cli.run_cmd import run_sequence
 from app.config import load_config
-from app.engine.params import PhaseSteppingParams
-from app.engine.phase_stepping import run_phase_stepping
-from app.storage import RunFile
+from app.engine import Runner
 from tests.helpers import SIM_CONFIG
 
 
@@ -25,10 +23,8 @@ def horse_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     loaded = load_config(SIM_CONFIG)
     with open_bench(loaded) as bench:
-        run_file = RunFile(out / "run.h5", sequence="phase-stepping", config_text=loaded.text,
-                           identities=bench.identities(), parameters={})
-        result = run_phase_stepping(bench, PhaseSteppingParams(), run_file)
-        run_file.finish("complete")
+        result = Runner(bench).run("phase-stepping", {}, path=out / "run.h5")
+        assert result.status == "complete"
         bench.sample_stage.move_to(loaded.settings.calibration.sample_in_position_um)
         truth = bench.world.transmission_truth(roi_slices(bench))
         field = bench.world.illuminated_mask(roi_slices(bench))
@@ -39,21 +35,21 @@ def test_amplitude_correlates_with_ground_truth_horse(horse_run):
     result, truth, field = horse_run
     horse = np.abs(truth)
     assert 0.2 < horse[field].mean() < 0.8, "the test object must have both horse and background"
-    r = np.corrcoef(result.maps.amplitude[field], horse[field])[0, 1]
+    r = np.corrcoef(result["amplitude"][field], horse[field])[0, 1]
     assert r >= 0.95
 
 
 def test_phase_inside_horse_matches_ground_truth(horse_run):
     result, truth, field = horse_run
     inside = field & (np.abs(truth) > 0.5)
-    error = np.angle(np.exp(1j * (result.maps.phase_rad - np.angle(truth))))
+    error = np.angle(np.exp(1j * (result["phase"] - np.angle(truth))))
     assert np.sqrt(np.mean(error[inside] ** 2)) < 0.05  # shot-noise limited: ~0.01 rad here
 
 
 def test_reference_visibility_is_the_model_v0(horse_run):
     result, _, field = horse_run
     # With the sample out, |t| = 1 and the fringe visibility is V0 = 0.6 (DESIGN.md section 4).
-    centre = result.reference_visibility[200:312, 200:312]
+    centre = result["reference_visibility"][200:312, 200:312]
     assert np.median(centre) == pytest.approx(0.6, rel=0.02)
 
 

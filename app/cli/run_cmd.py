@@ -1,77 +1,184 @@
-"""``qiup run``: one sequence on the configured bench, written to a timestamped HDF5 file + PNGs."""
+"""``qiup run``: one sequence (or a TOML file of sequences) on the configured bench, one HDF5 file each."""
 
 from __future__ import annotations
 
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "simulation.toml"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="run an acquisition sequence")
+    p = sub.add_parser("run", help="run an acquisition sequence (or a sequence file)")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="bench TOML (default: simulation)")
-    p.add_argument("--sequence", default="phase-stepping", help="sequence name (default: phase-stepping)")
+    p.add_argument("--sequence", default="phase-stepping",
+                   help="dark | reference | phase-stepping | delay-scan | fringe-calibration | time-series | live")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="sequence parameter")
+    p.add_argument("--sequence-file", type=Path, help="TOML with [[sequence]] tables (name = ..., parameters), run in order")
     p.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default: ./runs)")
     p.set_defaults(handler=handle)
 
 
 def handle(args) -> int:
-    run_sequence(args.config, args.sequence, args.param, args.out)
-    return 0
+    if args.sequence_file is not None:
+        if args.param:
+            from app.cli import CliError
+
+            raise CliError("--param applies to --sequence; put the parameters in the sequence file instead")
+        paths = run_sequence_file(args.config, args.sequence_file, args.out)
+    else:
+        paths = [run_sequence(args.config, args.sequence, args.param, args.out)]
+    return 0 if paths and all(_status(p) == "complete" for p in paths if p) else 1
 
 
-def run_sequence(config_path: Path, sequence: str, param_pairs: list[str], out_dir: Path,
-                 *, stream=None) -> Path:
-    """Validate everything, then run; returns the run file's path. Used by ``run`` and ``start``."""
-    from app.bench_factory import open_bench
-    from app.config import load_config
-    from app.engine.params import parse_params
-    from app.engine.phase_stepping import run_phase_stepping
-    from app.storage import RunFile
-    from app.storage.quicklook import save_magnitude_png, save_phase_png
+def read_sequence_file(path: Path) -> list[tuple[str, dict]]:
+    """``[[sequence]]`` tables -> [(name, parameters)], every one validated (ParameterError otherwise)."""
+    from app.engine.params import ParameterError, validate_params
 
-    stream = stream or sys.stdout
-    loaded = load_config(config_path)
-    params = parse_params(sequence, param_pairs)  # before any device moves
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{sequence}"
-    path = out_dir / f"{stem}.h5"
-    print(f"qiup: {sequence} on '{loaded.settings.name}' ({config_path})", file=stream)
-    with open_bench(loaded) as bench:
-        run_file = RunFile(path, sequence=sequence, config_text=loaded.text,
-                           identities=bench.identities(), parameters=params.model_dump())
-        status = "failed"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParameterError(f"{path}: sequence file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{path}: not valid TOML: {exc}") from None
+    tables = data.get("sequence")
+    if not isinstance(tables, list) or not tables or set(data) - {"sequence"}:
+        raise ParameterError(f"{path}: expected one or more [[sequence]] tables and nothing else")
+    items = []
+    for i, table in enumerate(tables, 1):
+        table = dict(table)
+        name = table.pop("name", None)
+        if name is None:
+            raise ParameterError(f"{path}: sequence #{i} has no name")
         try:
-            result = run_phase_stepping(bench, params, run_file, _ProgressPrinter(stream))
-            status = "complete"
-        except KeyboardInterrupt:
-            status = "aborted"
-            raise
-        finally:
-            run_file.finish(status)
-            print(f"qiup: run file {path} ({status})", file=stream)
-    maps = result.maps
-    save_magnitude_png(out_dir / f"{stem}-visibility.png", maps.visibility)
-    save_magnitude_png(out_dir / f"{stem}-amplitude.png", maps.amplitude, vmax=1.2)
-    save_phase_png(out_dir / f"{stem}-phase.png", maps.phase_rad, maps.mask)
-    print(f"qiup: quick-looks {out_dir / stem}-{{visibility,amplitude,phase}}.png", file=stream)
+            validate_params(name, table)
+        except ParameterError as exc:
+            raise ParameterError(f"{path}: sequence #{i}: {exc}") from None
+        items.append((name, table))
+    return items
+
+
+def run_sequence_file(config_path: Path, sequence_file: Path, out_dir: Path, *, stream=None) -> list[Path]:
+    items = read_sequence_file(sequence_file)
+    return _run_all(config_path, items, out_dir, stream or sys.stdout)
+
+
+def run_sequence(config_path: Path, sequence: str, param_pairs: list[str], out_dir: Path, *, stream=None) -> Path:
+    """Validate everything, then run; returns the run file's path. Used by ``run`` and ``start``."""
+    from app.engine.params import _split_pairs, validate_params
+
+    raw = _split_pairs(param_pairs)
+    validate_params(sequence, raw)  # before the bench is even opened
+    (path,) = _run_all(config_path, [(sequence, raw)], out_dir, stream or sys.stdout)
     return path
 
 
-class _ProgressPrinter:
-    """Prints a line at each stage change and every 25 % of the run."""
+def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, stream) -> list[Path]:
+    from app.bench_factory import open_bench
+    from app.config import load_config
+    from app.engine import Runner
+
+    loaded = load_config(config_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    with open_bench(loaded) as bench:
+        runner = Runner(bench)
+        plans = [runner.plan(name, params) for name, params in items]  # every one checked before any moves
+        printer = ProgressPrinter(stream)
+        printer.connect(runner.events)
+        for (name, _), (params, _plan) in zip(items, plans):
+            print(f"qiup: {name} on '{loaded.settings.name}' ({config_path})", file=stream)
+            path = None if name == "live" else _new_path(out_dir, name)
+            printer.reset()
+            try:
+                result = runner.run(name, params, path=path)
+            finally:
+                if runner.result is not None and path is not None:
+                    print(f"qiup: run file {path} ({runner.result.status})", file=stream)
+            paths.append(path)
+            if path is not None and result.status == "complete":
+                _quicklooks(result, path, stream)
+            if result.status != "complete":
+                break
+    return paths
+
+
+def _new_path(out_dir: Path, name: str) -> Path:
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+    path, n = out_dir / f"{stem}.h5", 1
+    while path.exists():
+        n += 1
+        path = out_dir / f"{stem}-{n}.h5"
+    return path
+
+
+def _quicklooks(result, path: Path, stream) -> None:
+    import numpy as np
+
+    from app.storage.quicklook import save_magnitude_png, save_phase_png
+
+    written = []
+    for name, vmax in (("visibility", None), ("amplitude", 1.2), ("depth_um", None), ("reflectivity", None)):
+        data = result.results.get(name)
+        if data is not None and data.ndim == 2 and np.isfinite(data).any():
+            save_magnitude_png(path.with_name(f"{path.stem}-{name}.png"), data, vmax=vmax)
+            written.append(name)
+    phase = result.results.get("phase")
+    if phase is not None and phase.ndim == 2:
+        mask = result.results.get("mask")
+        save_phase_png(path.with_name(f"{path.stem}-phase.png"), phase, None if mask is None else mask.astype(bool))
+        written.append("phase")
+    if written:
+        print(f"qiup: quick-looks {path.parent / path.stem}-{{{','.join(written)}}}.png", file=stream)
+
+
+def _status(path: Path | None) -> str:
+    if path is None:
+        return "complete"
+    from app.storage import file_status, open_run_file
+
+    with open_run_file(path) as h5:
+        return file_status(h5)
+
+
+class ProgressPrinter:
+    """Terminal progress: a bar redrawn in place on a terminal, else a line per stage and per 25 %."""
+
+    WIDTH = 28
 
     def __init__(self, stream):
-        self.stream, self.label, self.quarter = stream, None, -1
-        self.started = time.monotonic()
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.reset()
 
-    def __call__(self, label: str, done: int, total: int) -> None:
-        quarter = 4 * done // total
-        if label != self.label or quarter != self.quarter:
-            self.label, self.quarter = label, quarter
-            elapsed = time.monotonic() - self.started
-            print(f"  {label:<10} {done:>6}/{total} frames  {100 * done / total:5.1f} %  {elapsed:6.1f} s",
-                  file=self.stream, flush=True)
+    def reset(self) -> None:
+        self.label, self.quarter = None, -1
+
+    def connect(self, events) -> None:
+        events.progress.connect(self.on_progress)
+        events.warning.connect(self.on_message)
+
+    def on_message(self, message: str) -> None:
+        print(("\n" if self.tty else "") + f"  ! {message}", file=self.stream, flush=True)
+
+    def on_progress(self, p) -> None:
+        percent = 100.0 * p.fraction
+        eta = "" if p.eta_s is None else f"  ETA {_duration(p.eta_s)}"
+        text = f"  {p.stage:<12} {p.frames_done:>7}/{p.frames_total} frames  {percent:5.1f} %  {p.elapsed_s:6.1f} s{eta}"
+        if self.tty:
+            filled = int(self.WIDTH * p.fraction)
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            end = "\n" if p.frames_done == p.frames_total else ""
+            print(f"\r[{bar}]{text}", end=end, file=self.stream, flush=True)
+            return
+        quarter = 4 * p.frames_done // max(p.frames_total, 1)
+        if p.stage != self.label or quarter != self.quarter:
+            self.label, self.quarter = p.stage, quarter
+            print(text, file=self.stream, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"

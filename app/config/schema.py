@@ -11,6 +11,7 @@ from app.config.devices import (
     DelayStageConfig,
     LaserConfig,
     PiezoConfig,
+    RoiConfig,
     SampleStageConfig,
     Section,
     SlmConfig,
@@ -57,6 +58,30 @@ class CalibrationConfig(Section):
     sample_in_position_um: float = Field(0.0)
     sample_out_position_um: float = Field(25_000.0)
     laser_power_w: float = Field(0.1, gt=0.0, le=10.0, description="pump power during acquisition")
+    reference_method: Literal["sample_stage", "bench_as_is"] = Field(
+        "sample_stage",
+        description="how a reference run takes the sample out: move the sample stage to sample_out_position_um, "
+        "or take the bench as it is (e.g. [simulation] sample = 'empty', or the sample removed by hand)",
+    )
+    file: str | None = Field(
+        None,
+        description="calibration TOML written by the fringe-calibration sequence and read by later runs "
+        "(its keys override the ones here); relative paths are relative to this config file",
+    )
+
+
+class SuspenderConfig(Section):
+    """Conditions that pause a run until they clear (the cycle they hit is discarded and repeated)."""
+
+    laser_power: bool = Field(True, description="suspend while measured pump power is outside tolerance")
+    laser_power_tolerance: float = Field(0.1, gt=0.0, le=1.0, description="relative to the setpoint")
+    visibility: bool = Field(False, description="suspend while the reference-region visibility is too low")
+    min_visibility: float = Field(0.2, gt=0.0, lt=1.0, description="median fringe visibility in the region")
+    visibility_region: RoiConfig | None = Field(None, description="frame pixels; the whole frame if unset")
+    saturation: bool = Field(True, description="suspend while too many pixels are saturated")
+    max_saturated_fraction: float = Field(0.01, gt=0.0, le=1.0)
+    recheck_interval_s: float = Field(1.0, ge=0.0, le=3600.0, description="how often a suspended run re-checks")
+    max_suspended_s: float = Field(1800.0, gt=0.0, description="a run suspended longer than this fails")
 
 
 class BenchConfig(Section):
@@ -71,3 +96,4 @@ class BenchConfig(Section):
     slm: SlmConfig
     camera: CameraConfig
     calibration: CalibrationConfig = CalibrationConfig()
+    suspenders: SuspenderConfig = SuspenderConfig()

@@ -1,5 +1,7 @@
-"""Run files (HDF5) and quick-look images."""
+"""Run files (HDF5, SWMR) and quick-look images."""
 
-from app.storage.runfile import STATUSES, RunFile, software_version
+from app.storage.runfile import STATUSES, RunFile, RunWriter, software_version
+from app.storage.runread import RunFileError, RunSnapshot, file_status, open_run_file, read_snapshot
 
-__all__ = ["STATUSES", "RunFile", "software_version"]
+__all__ = ["STATUSES", "RunFile", "RunFileError", "RunSnapshot", "RunWriter", "file_status", "open_run_file",
+           "read_snapshot", "software_version"]

@@ -1,0 +1,203 @@
+"""Each sequence's parameters -> a :class:`Plan`, checked against the bench's limits before any move.
+
+``BenchFacts`` is what planning may know about the bench (limits, frame shape, calibration); it is read
+from connected devices without moving them, so a bad delay or power is refused before anything moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.config.schema import CalibrationConfig
+from app.engine import params as P
+from app.engine.params import ParameterError
+from app.engine.plan import Plan, ResultSpec, Stage, equal_steps
+
+
+@dataclass(frozen=True)
+class BenchFacts:
+    """Limits and settings planning needs; no device is moved to get them."""
+
+    frame_shape: tuple[int, int]
+    piezo_limits: tuple[float, float]
+    piezo_unit: str
+    delay_limits_um: tuple[float, float]
+    laser_limits_w: tuple[float, float]
+    has_sample_stage: bool
+    calibration: CalibrationConfig
+
+    @classmethod
+    def from_bench(cls, bench, calibration: CalibrationConfig) -> "BenchFacts":
+        return cls(
+            frame_shape=tuple(bench.camera.frame_shape()),
+            piezo_limits=tuple(bench.phase_piezo.limits()),
+            piezo_unit=bench.phase_piezo.unit,
+            delay_limits_um=tuple(bench.delay_stage.limits()),
+            laser_limits_w=tuple(bench.laser.power_limits_w()),
+            has_sample_stage=bench.sample_stage is not None,
+            calibration=calibration,
+        )
+
+
+def build_plan(sequence: str, params, facts: BenchFacts) -> Plan:
+    """Expand validated parameters into a plan; ParameterError if the bench cannot do it."""
+    builder = _BUILDERS[sequence]
+    plan = builder(params, facts)
+    _check_limits(sequence, plan, facts)
+    return plan
+
+
+# ------------------------------------------------------------------------------------ stages
+def _dark(frames: int, facts: BenchFacts) -> Stage:
+    v0 = facts.calibration.piezo_start_v
+    return Stage("dark", "dark", (v0,), (0.0,), frames, cycles=1, laser_on=False)
+
+
+def _stepped(label: str, kind, p, facts: BenchFacts, *, sample_in: bool | None, **extra) -> Stage:
+    cal = facts.calibration
+    volts, phases = equal_steps(p.steps, cal.piezo_start_v, cal.piezo_volts_per_2pi)
+    return Stage(label, kind, volts, phases, p.frames_per_step, cycles=p.n_cycles(),
+                 sample_in=sample_in, phase_lock=p.phase_lock, **extra)
+
+
+def _reference(p, facts: BenchFacts) -> Stage:
+    method = facts.calibration.reference_method
+    if method == "sample_stage" and not facts.has_sample_stage:
+        raise ParameterError("a reference run needs a [sample_stage] ([calibration] reference_method = "
+                             "'sample_stage'); add one or set reference_method = 'bench_as_is'")
+    return _stepped("reference", "reference", p, facts, sample_in=False if method == "sample_stage" else None)
+
+
+def _sample_in(facts: BenchFacts) -> bool | None:
+    return True if facts.has_sample_stage and facts.calibration.reference_method == "sample_stage" else None
+
+
+def _image(facts, name, unit, description="") -> ResultSpec:
+    return ResultSpec(name, facts.frame_shape, unit, description=description)
+
+
+def _dark_results(facts) -> list[ResultSpec]:
+    return [_image(facts, "dark", "ADU", "mean dark frame (laser off)")]
+
+
+def _reference_results(facts) -> list[ResultSpec]:
+    return [_image(facts, "reference_visibility", "1"), _image(facts, "reference_phase", "rad")]
+
+
+def _object_results(facts, stack: int | None = None) -> list[ResultSpec]:
+    shape = facts.frame_shape if stack is None else (stack, *facts.frame_shape)
+    return [ResultSpec("visibility", shape, "1"), ResultSpec("amplitude", shape, "1", description="V / V_ref"),
+            ResultSpec("phase", shape, "rad", description="relative to the reference run"),
+            ResultSpec("mask", shape, "bool", dtype="uint8", description="1 where V_ref is usable")]
+
+
+# ------------------------------------------------------------------------------------ sequences
+def _plan(sequence, p, facts, stages, results, power=True) -> Plan:
+    power_w = (getattr(p, "laser_power_w", None) or facts.calibration.laser_power_w) if power else 0.0
+    return Plan(sequence=sequence, stages=tuple(stages), results=tuple(results), frame_shape=facts.frame_shape,
+                laser_power_w=float(power_w), exposure_s=p.exposure_s, frame_timeout_s=p.frame_timeout_s)
+
+
+def plan_dark(p: P.DarkParams, facts: BenchFacts) -> Plan:
+    return _plan("dark", p, facts, [_dark(p.frames, facts)], _dark_results(facts), power=False)
+
+
+def plan_reference(p: P.ReferenceParams, facts: BenchFacts) -> Plan:
+    return _plan("reference", p, facts, [_dark(p.dark_frames, facts), _reference(p, facts)],
+                 _dark_results(facts) + _reference_results(facts))
+
+
+def plan_phase_stepping(p: P.PhaseSteppingParams, facts: BenchFacts) -> Plan:
+    stages = [_dark(p.dark_frames, facts)]
+    results = _dark_results(facts)
+    if p.reference:
+        stages.append(_reference(p, facts))
+        results += _reference_results(facts)
+    stages.append(_stepped("sample", "sample", p, facts, sample_in=_sample_in(facts)))
+    return _plan("phase-stepping", p, facts, stages, results + _object_results(facts))
+
+
+def plan_time_series(p: P.TimeSeriesParams, facts: BenchFacts) -> Plan:
+    stages = [_dark(p.dark_frames, facts)]
+    results = _dark_results(facts)
+    if p.reference:
+        stages.append(_reference(p, facts))
+        results += _reference_results(facts)
+    for t in range(p.repeats):
+        stages.append(_stepped(f"sample_{t:04d}", "sample", p, facts, sample_in=_sample_in(facts),
+                               start_after_s=t * p.interval_s, index=t))
+    results += _object_results(facts, stack=p.repeats)
+    results.append(ResultSpec("start_time_s", (p.repeats,), "s", "float64", "start of each repeat from run start"))
+    return _plan("time-series", p, facts, stages, results)
+
+
+def plan_delay_scan(p: P.DelayScanParams, facts: BenchFacts) -> Plan:
+    delays = p.delays()
+    stages = [_dark(p.dark_frames, facts)]
+    for z, delay in enumerate(delays):
+        stages.append(_stepped(f"delay_{z:04d}", "delay", p, facts, sample_in=_sample_in(facts),
+                               delay_um=float(delay), index=z))
+    volume = (len(delays), *facts.frame_shape)
+    results = _dark_results(facts) + [
+        ResultSpec("delays_um", (len(delays),), "um", "float64"),
+        ResultSpec("field_amplitude", volume, "ADU", description="|complex fringe field| at each delay"),
+        ResultSpec("field_phase", volume, "rad", description="fringe phase at each delay"),
+        ResultSpec("volume", volume, "ADU", description="depth envelope |T(z)| (pipeline's, smoothed)"),
+        _image(facts, "depth_um", "um", "delay of the envelope peak"),
+        _image(facts, "reflectivity", "ADU", "envelope peak height"),
+    ]
+    return _plan("delay-scan", p, facts, stages, results)
+
+
+def plan_fringe_calibration(p: P.FringeCalibrationParams, facts: BenchFacts) -> Plan:
+    cal = facts.calibration
+    span = p.fringes * cal.piezo_volts_per_2pi
+    volts = cal.piezo_start_v + np.linspace(0.0, span, p.points)
+    phases = 2 * np.pi * (volts - volts[0]) / cal.piezo_volts_per_2pi
+    sweep = Stage("sweep", "sweep", tuple(map(float, volts)), tuple(map(float, phases)), p.frames_per_point,
+                  cycles=1, sample_in=None)
+    results = _dark_results(facts) + [
+        ResultSpec("piezo_per_2pi", (), facts.piezo_unit, "float64", "measured piezo travel per fringe"),
+        ResultSpec("sweep_piezo", (p.points,), facts.piezo_unit, "float64"),
+    ]
+    return _plan("fringe-calibration", p, facts, [_dark(p.dark_frames, facts), sweep], results)
+
+
+def plan_live(p: P.LiveParams, facts: BenchFacts) -> Plan:
+    cal = facts.calibration
+    volts, phases = equal_steps(p.steps, cal.piezo_start_v, cal.piezo_volts_per_2pi)
+    stage = Stage("live", "sample", volts, phases, 1, cycles=1)
+    return _plan("live", p, facts, [stage], [])
+
+
+_BUILDERS = {
+    "dark": plan_dark,
+    "reference": plan_reference,
+    "phase-stepping": plan_phase_stepping,
+    "delay-scan": plan_delay_scan,
+    "fringe-calibration": plan_fringe_calibration,
+    "time-series": plan_time_series,
+    "live": plan_live,
+}
+assert set(_BUILDERS) == set(P.SEQUENCES)
+
+
+def _check_limits(sequence: str, plan: Plan, facts: BenchFacts) -> None:
+    lo, hi = facts.piezo_limits
+    unit = facts.piezo_unit
+    for stage in plan.stages:
+        bad = [v for v in stage.piezo_v if not lo <= v <= hi]
+        if bad:
+            raise ParameterError(f"{sequence}: piezo setpoint {bad[0]:g} {unit} is outside the phase piezo's limits "
+                                 f"[{lo:g}, {hi:g}] {unit} (check [calibration] piezo_start_v / piezo_volts_per_2pi)")
+        if stage.delay_um is not None:
+            dlo, dhi = facts.delay_limits_um
+            if not dlo <= stage.delay_um <= dhi:
+                raise ParameterError(f"{sequence}: delay {stage.delay_um:g} um is outside the delay stage's limits "
+                                     f"[{dlo:g}, {dhi:g}] um")
+    plo, phi = facts.laser_limits_w
+    if any(s.laser_on for s in plan.stages) and not plo < plan.laser_power_w <= phi:
+        raise ParameterError(f"{sequence}: laser power {plan.laser_power_w:g} W is outside the laser's limits "
+                             f"({plo:g}, {phi:g}] W")
