@@ -40,6 +40,7 @@ class RollingDemodulator:
         self.resync_every = resync_every
         self.frames_pushed = 0
         self._out = {name: np.zeros(self.shape, np.float32) for name in ("visibility", "phase", "mean", "c", "s")}
+        self._lit = np.zeros(self.shape, bool)
 
     @property
     def ready(self) -> bool:
@@ -67,14 +68,17 @@ class RollingDemodulator:
     def maps(self) -> FringeMaps:
         """Current visibility, phase and mean (float32 views reused between calls; copy to keep them)."""
         c, s, out = self._out["c"], self._out["s"], self._out
+        vis, mean, phase = out["visibility"], out["mean"], out["phase"]
         np.subtract(self.c_map, self._dark_c, out=c)
         np.subtract(self.s_map, self._dark_s, out=s)
-        np.subtract(self.m_map, self._dark_m, out=out["mean"])
-        np.arctan2(np.negative(s, out=out["phase"]), c, out=out["phase"])
-        np.hypot(c, s, out=out["visibility"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(out["visibility"], out["mean"], out=out["visibility"])
-        out["visibility"] *= np.float32(2.0)
-        np.nan_to_num(out["visibility"], copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        out["mean"] /= np.float32(self.n_steps)
-        return FringeMaps(visibility=out["visibility"], phase_rad=out["phase"], mean=out["mean"])
+        np.subtract(self.m_map, self._dark_m, out=mean)  # M = sum over steps for now
+        np.arctan2(np.negative(s, out=phase), c, out=phase)
+        np.multiply(c, c, out=c)  # sqrt(C^2 + S^2): float32 hypot has no SIMD loop, this does
+        np.multiply(s, s, out=s)
+        np.add(c, s, out=c)
+        np.sqrt(c, out=c)
+        vis[...] = 0.0
+        np.divide(c, mean, out=vis, where=np.greater(mean, 0, out=self._lit))
+        vis *= np.float32(2.0)
+        mean /= np.float32(self.n_steps)
+        return FringeMaps(visibility=vis, phase_rad=phase, mean=mean)
