@@ -42,38 +42,45 @@ class BuildContext:
 def _sim_laser(section: cfg.SimLaserConfig, ctx: BuildContext) -> Device:
     from sim_backends.devices import SimLaser
 
-    return SimLaser(ctx.world(), max_power_w=section.max_power_w)
+    return SimLaser(ctx.world(), max_power_w=section.max_power_w, power_ramp_time_s=section.power_ramp_time_s,
+                    rin_rms=section.rin_rms, faults=section.faults)
 
 
 def _sim_piezo(section: cfg.SimPiezoConfig, ctx: BuildContext) -> Device:
     from sim_backends.devices import SimPiezo
 
     return SimPiezo(ctx.world(), min_v=section.min_v, max_v=section.max_v,
-                    displacement_um_per_v=section.displacement_um_per_v)
+                    displacement_um_per_v=section.displacement_um_per_v, nonlinearity=section.nonlinearity,
+                    hysteresis_v=section.hysteresis_v, settle_time_s=section.settle_time_s, faults=section.faults)
 
 
 def _sim_delay(section: cfg.SimDelayStageConfig, ctx: BuildContext) -> Device:
     from sim_backends.devices import SimDelayStage
 
-    return SimDelayStage(ctx.world(), "delay_stage", min_position=section.min_um, max_position=section.max_um)
+    return SimDelayStage(ctx.world(), "delay_stage", min_position=section.min_um, max_position=section.max_um,
+                         velocity=section.velocity_um_per_s, settle_time_s=section.settle_time_s,
+                         faults=section.faults)
 
 
 def _sim_sample_stage(section: cfg.SimSampleStageConfig, ctx: BuildContext) -> Device:
     from sim_backends.devices import SimSampleStage
 
-    return SimSampleStage(ctx.world(), "sample_stage", min_position=section.min_um, max_position=section.max_um)
+    return SimSampleStage(ctx.world(), "sample_stage", min_position=section.min_um, max_position=section.max_um,
+                          faults=section.faults)
 
 
 def _sim_slm(section: cfg.SimSlmConfig, ctx: BuildContext) -> Device:
     from sim_backends.devices import SimSlm
 
-    return SimSlm(ctx.world(), width=section.width, height=section.height, settle_time_s=section.settle_time_s)
+    return SimSlm(ctx.world(), width=section.width, height=section.height, settle_time_s=section.settle_time_s,
+                  pixel_pitch_um=section.pixel_pitch_um, phase_at_full_scale_rad=section.phase_at_full_scale_rad,
+                  faults=section.faults)
 
 
 def _sim_camera(section: cfg.SimCameraConfig, ctx: BuildContext) -> Device:
     from sim_backends.devices import SimCamera
 
-    return SimCamera(ctx.world())
+    return SimCamera(ctx.world(), faults=section.faults)
 
 
 # config model -> builder; real drivers register theirs here too.

@@ -2,12 +2,18 @@
 
 Coordinates are in units of the field envelope's sigma (``u = (x - centre) / sigma_px``), so an
 object fills the illuminated field whatever the ROI. |t| is the amplitude, arg t the phase.
+Names (used by the engine): horse, empty, usaf, phase-step, phase-bump, three-layer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from skimage.draw import polygon as fill_polygon
+
+from sim_backends.depth import Layer
+from sim_backends.usaf import UsafElement, usaf_amplitude
 
 # A horse in side view, walking left; (u, v) in field sigmas, v pointing down the sensor rows.
 _HORSE_OUTLINE_UV = np.array(
@@ -51,8 +57,63 @@ def phase_bump_rad(shape: tuple[int, int], sigma_px: float, peak_rad: float = 1.
     return (peak_rad * np.exp(-(u**2 + v**2) / (2 * width**2))).astype(np.float32)
 
 
+def phase_step_rad(shape: tuple[int, int], sigma_px: float, step_rad: float = np.pi / 2) -> np.ndarray:
+    """A straight phase step (a thin film edge): ``step_rad`` on the right half of the field."""
+    u, _ = sensor_coordinates(shape, sigma_px)
+    return np.broadcast_to(np.where(u > 0, step_rad, 0.0), shape).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A test object: complex transmission t(x), or reflective layers (then ``transmission`` is None)."""
+
+    name: str
+    transmission: np.ndarray | None = None  # complex64 on the full sensor grid
+    layers: tuple[Layer, ...] = ()
+    usaf_elements: tuple[UsafElement, ...] = ()
+
+    @property
+    def reflective(self) -> bool:
+        return bool(self.layers)
+
+    def layer_depths_um(self) -> list[float]:
+        """Nominal depth of each layer (the mean over the pixels where it reflects)."""
+        return [float(np.mean(l.depth_um)) for l in self.layers]
+
+
+def three_layer(shape: tuple[int, int], sigma_px: float, depths_um, reflectivities) -> tuple[Layer, ...]:
+    """Partial reflector at z0 over the left half, a disc at z1, a back mirror at z2 everywhere.
+
+    Light reaching a deeper layer has crossed the ones above twice: its amplitude carries
+    (1 - r^2) per layer crossed (lossless interfaces). The right half outside the disc sees only the
+    back mirror: a single reflector, for measuring the envelope.
+    """
+    u, v = sensor_coordinates(shape, sigma_px)
+    top = np.broadcast_to(u < -0.1, shape)
+    disc = np.broadcast_to(np.hypot(u - 0.6, v) < 0.45, shape)
+    r0, r1, r2 = reflectivities
+    z0, z1, z2 = (float(z) for z in depths_um)
+    through = np.where(top, 1 - r0**2, 1.0) * np.where(disc, 1 - r1**2, 1.0)
+    return (
+        Layer((r0 * top).astype(np.float32), z0),
+        Layer((r1 * disc * np.where(top, 1 - r0**2, 1.0)).astype(np.float32), z1),
+        Layer((r2 * through).astype(np.float32), z2),
+    )
+
+
+def make_sample(name: str, shape: tuple[int, int], sigma_px: float, *,
+                layer_depths_um=(20.0, 50.0, 80.0), layer_reflectivities=(0.35, 0.5, 0.8)) -> Sample:
+    """The named test object over the full sensor grid."""
+    if name == "three-layer":
+        return Sample(name, layers=three_layer(shape, sigma_px, layer_depths_um, layer_reflectivities))
+    if name == "usaf":
+        amplitude, elements = usaf_amplitude(shape)
+        return Sample(name, amplitude.astype(np.complex64), usaf_elements=tuple(elements))
+    return Sample(name, make_transmission(name, shape, sigma_px))
+
+
 def make_transmission(name: str, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """Complex64 transmission of a named sample over the full sensor grid."""
+    """Complex64 transmission of a named thin sample over the full sensor grid."""
     if name == "empty":
         return np.ones(shape, dtype=np.complex64)
     if name == "horse":
@@ -60,4 +121,6 @@ def make_transmission(name: str, shape: tuple[int, int], sigma_px: float) -> np.
         return (amplitude * np.exp(1j * phase_bump_rad(shape, sigma_px))).astype(np.complex64)
     if name == "phase-bump":
         return np.exp(1j * phase_bump_rad(shape, sigma_px)).astype(np.complex64)
+    if name == "phase-step":
+        return np.exp(1j * phase_step_rad(shape, sigma_px)).astype(np.complex64)
     raise ValueError(f"unknown sample {name!r}")

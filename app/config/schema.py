@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from app.config.devices import (
     CameraConfig,
@@ -17,37 +17,7 @@ from app.config.devices import (
     SlmConfig,
 )
 
-SampleName = Literal["horse", "empty", "phase-bump"]
-
-
-class SimulationConfig(Section):
-    """The simulated optical bench (DESIGN.md section 4); used by every ``backend = "sim"`` device."""
-
-    seed: int = Field(20261124, ge=0)
-    sample: SampleName = "horse"
-    pump_wavelength_nm: float = Field(532.0, gt=100.0, lt=2000.0)
-    signal_wavelength_nm: float = Field(810.0, gt=100.0, lt=5000.0)
-    idler_wavelength_nm: float = Field(1550.0, gt=100.0, lt=20_000.0)
-    piezo_arm: Literal["pump", "signal", "idler"] = Field("idler", description="arm whose mirror the piezo moves")
-    max_visibility: float = Field(0.6, gt=0.0, le=1.0, description="V0, visibility with an empty sample")
-    signal_rate_e_per_px_s: float = Field(
-        25_000.0, gt=0.0, le=1e9, description="photon rate per pixel at the field centre at reference_power_w"
-    )
-    reference_power_w: float = Field(0.1, gt=0.0, le=10.0)
-    field_sigma_px: float = Field(160.0, gt=1.0, le=1e5, description="Gaussian field envelope on the camera")
-    sample_out_threshold_um: float = Field(
-        10_000.0, gt=0.0, description="sample-stage travel beyond which the sample is out of the beam"
-    )
-
-    @model_validator(mode="after")
-    def _energy_conservation(self):
-        expected = 1.0 / (1.0 / self.signal_wavelength_nm + 1.0 / self.idler_wavelength_nm)
-        if abs(expected - self.pump_wavelength_nm) > 0.01 * self.pump_wavelength_nm:
-            raise ValueError(
-                f"pump_wavelength_nm must satisfy 1/pump = 1/signal + 1/idler "
-                f"(expected about {expected:.1f} nm, got {self.pump_wavelength_nm:g} nm)"
-            )
-        return self
+from app.config.simulation import SampleName, SimulationConfig  # noqa: E402  (re-exported)
 
 
 class CalibrationConfig(Section):

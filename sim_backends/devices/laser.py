@@ -1,4 +1,4 @@
-"""Simulated pump laser: emission and power setpoint act on the world's pump power."""
+"""Simulated pump laser: emission, power setpoint with a ramp, RIN, interlock input, faults."""
 
 from __future__ import annotations
 
@@ -7,13 +7,55 @@ from sim_backends.devices.base import SimDeviceMixin
 
 
 class SimLaser(SimDeviceMixin, Laser):
+    """CW laser. Output power follows the setpoint with the world's ramp (1/e time ``power_ramp_time_s``);
+    relative intensity noise ``rin_rms`` is drawn per camera frame by the optics. Opening the interlock
+    (``open_interlock()``, or a configured trip) drops emission; switching on is then refused."""
+
     model = "simulated CW pump laser"
 
-    def __init__(self, world, name: str = "laser", *, max_power_w: float = 0.2):
-        super().__init__(world, name)
+    def __init__(self, world, name: str = "laser", *, max_power_w: float = 0.2, power_ramp_time_s: float = 0.0,
+                 rin_rms: float = 0.0, faults=None):
+        super().__init__(world, name, faults=faults)
         self.max_power_w = max_power_w
         self._setpoint_w = 0.0
+        world.laser_ramp.time_constant_s = power_ramp_time_s
+        world.state.laser_rin_rms = rin_rms
+        self._trip_reported = False
+
+    # -- the interlock input (a test or the GUI's "door opened" button) --------------------------
+    @property
+    def interlock_is_closed(self) -> bool:
+        return self.world.state.laser_interlock_closed
+
+    @interlock_is_closed.setter
+    def interlock_is_closed(self, closed: bool) -> None:
+        with self.world.lock:
+            self.world.state.laser_interlock_closed = bool(closed)
+            if not closed:
+                self.world.state.laser_emission = False
+
+    def open_interlock(self) -> None:
+        self.interlock_is_closed = False
+
+    def close_interlock(self) -> None:
         self.interlock_is_closed = True
+        self._trip_reported = False
+
+    # -- contract ---------------------------------------------------------------------------------
+    def connect(self) -> None:
+        super().connect()
+        trip_s = getattr(self.faults.config, "interlock_trip_after_s", None)
+        if trip_s is not None:
+            self.world.interlock_trip_at_s = self.world.clock_s + trip_s
+
+    def _laser_call(self, method: str) -> None:
+        call = self._call(method)
+        if self.faults.interlock_trips(call) and self.interlock_is_closed and not self._trip_reported:
+            self.open_interlock()
+        self.world.pump_power_w()  # applies a time-based trip that is due
+        if not self.interlock_is_closed and not self._trip_reported:
+            self._trip_reported = True
+            raise InterlockError("interlock opened: emission is off", device=self.name)
 
     def close(self) -> None:
         with self.world.lock:
@@ -21,36 +63,48 @@ class SimLaser(SimDeviceMixin, Laser):
         self._connected = False
 
     def set_emission(self, on: bool) -> None:
+        self._laser_call("set_emission")
         self.require_connected()
         if on and not self.interlock_is_closed:
             raise InterlockError("interlock open: emission refused", device=self.name)
         with self.world.lock:
+            if on and not self.world.state.laser_emission:
+                self.world.laser_ramp.restart(self.world.clock_s, 0.0, self._setpoint_w)
             self.world.state.laser_emission = bool(on)
             self.world.state.laser_power_w = self._setpoint_w
 
     def emission_on(self) -> bool:
+        self._laser_call("emission_on")
         return self.world.state.laser_emission
 
     def set_power_w(self, power_w: float) -> None:
+        self._laser_call("set_power_w")
         self.require_connected()
         low, high = self.power_limits_w()
         if not low <= power_w <= high:
             raise LimitError(f"power {power_w:g} W outside [{low:g}, {high:g}] W", device=self.name)
-        self._setpoint_w = float(power_w)
         with self.world.lock:
+            self.world.laser_ramp.restart(self.world.clock_s, self.world.pump_power_w(), float(power_w))
+            self._setpoint_w = float(power_w)
             self.world.state.laser_power_w = self._setpoint_w
 
     def power_setpoint_w(self) -> float:
+        self._laser_call("power_setpoint_w")
         return self._setpoint_w
 
     def measured_power_w(self) -> float:
-        return self._setpoint_w if self.world.state.laser_emission else 0.0
+        self._laser_call("measured_power_w")
+        with self.world.lock:
+            return self.world.pump_power_w()
 
     def power_limits_w(self) -> tuple[float, float]:
         return 0.0, self.max_power_w
 
     def interlock_closed(self) -> bool:
+        self._laser_call("interlock_closed")
         return self.interlock_is_closed
 
     def status(self):
-        return {**super().status(), "emission": self.emission_on(), "power_w": self.measured_power_w()}
+        with self.world.lock:
+            on, power = self.world.state.laser_emission, self.world.pump_power_w()
+        return {**super().status(), "emission": on, "power_w": power, "interlock_closed": self.interlock_is_closed}

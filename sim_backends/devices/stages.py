@@ -1,50 +1,100 @@
-"""Simulated stages: the open-loop phase piezo (volts), the delay stage and the sample stage (um)."""
+"""Simulated stages: the open-loop phase piezo (volts), the delay stage and the sample stage (um).
+
+Moves take simulated time: travel at ``velocity`` plus ``settle_time_s``. The optics see the target
+as soon as a move is commanded (a frame taken during a move is not smeared); ``position()`` reports
+the interpolated travel until the move has settled.
+"""
 
 from __future__ import annotations
 
-from drivers.interfaces import Stage
+from drivers.interfaces import DeviceTimeout, Stage
 from sim_backends.devices.base import SimDeviceMixin
 
 
 class _SimStage(SimDeviceMixin, Stage):
-    """A stage that reaches its target at once and writes it into one world field."""
+    """A stage that writes its target into one world field and reaches it after travel + settle time."""
 
     state_field = ""
 
-    def __init__(self, world, name: str, *, min_position: float, max_position: float):
-        super().__init__(world, name)
+    def __init__(self, world, name: str, *, min_position: float, max_position: float,
+                 velocity: float = float("inf"), settle_time_s: float = 0.0, faults=None):
+        super().__init__(world, name, faults=faults)
         self._limits = (float(min_position), float(max_position))
+        self.velocity, self.settle_time_s = float(velocity), float(settle_time_s)
+        self._move_from = self._move_start_s = self._move_end_s = 0.0
 
     def close(self) -> None:
         self._connected = False
 
     def move_to(self, position: float, *, wait: bool = True) -> None:
+        self._call("move_to")
         self.require_connected()
         self.check_in_limits(position)
         with self.world.lock:
+            start = self._readback()
             setattr(self.world.state, self.state_field, float(position))
+            self._apply(float(position))
+            travel_s = abs(float(position) - start) / self.velocity if self.velocity != float("inf") else 0.0
+            self._move_from, self._move_start_s = start, self.world.clock_s
+            self._move_end_s = self.world.clock_s + travel_s + (self.settle_time_s if travel_s or position != start else 0.0)
+        if wait:
+            self._wait()
+
+    def _apply(self, position: float) -> None:
+        """Hook for stages whose physics depends on the path (piezo hysteresis)."""
+
+    def _readback(self) -> float:
+        target = float(getattr(self.world.state, self.state_field))
+        now, end = self.world.clock_s, self._move_end_s
+        if now >= end or end <= self._move_start_s:
+            return target
+        travel_end = end - self.settle_time_s
+        if now >= travel_end:
+            return target
+        frac = (now - self._move_start_s) / (travel_end - self._move_start_s)
+        return self._move_from + frac * (target - self._move_from)
+
+    def _wait(self) -> None:
+        self.world.advance(self._move_end_s - self.world.clock_s)
 
     def position(self) -> float:
-        return float(getattr(self.world.state, self.state_field))
+        self._call("position")
+        return self._readback()
 
     def limits(self) -> tuple[float, float]:
         return self._limits
 
     def wait_settled(self, timeout_s: float = 10.0) -> None:
+        self._call("wait_settled")
         self.require_connected()
+        remaining = self._move_end_s - self.world.clock_s
+        if remaining > timeout_s:
+            self.world.advance(timeout_s)
+            raise DeviceTimeout(f"not settled within {timeout_s:g} s ({remaining - timeout_s:.3g} s to go)",
+                                device=self.name)
+        self._wait()
 
     def status(self):
-        return {**super().status(), "position": self.position(), "unit": self.unit}
+        return {**super().status(), "position": self._readback(), "unit": self.unit,
+                "on_target": self.world.clock_s >= self._move_end_s}
 
 
 class SimPiezo(_SimStage):
+    """Open-loop piezo in volts: displacement with nonlinearity and hysteresis (see actuators.PiezoModel)."""
+
     model = "simulated open-loop piezo controller"
     unit = "V"
     state_field = "piezo_v"
 
-    def __init__(self, world, name="phase_piezo", *, min_v=0.0, max_v=75.0, displacement_um_per_v=0.1):
-        super().__init__(world, name, min_position=min_v, max_position=max_v)
+    def __init__(self, world, name="phase_piezo", *, min_v=0.0, max_v=75.0, displacement_um_per_v=0.1,
+                 nonlinearity=0.0, hysteresis_v=0.0, settle_time_s=0.0, faults=None):
+        super().__init__(world, name, min_position=min_v, max_position=max_v, settle_time_s=settle_time_s,
+                         faults=faults)
         world.state.piezo_displacement_um_per_v = displacement_um_per_v
+        world.piezo.max_v, world.piezo.nonlinearity, world.piezo.hysteresis_v = max_v, nonlinearity, hysteresis_v
+
+    def _apply(self, position: float) -> None:
+        self.world.piezo_displacement_um()  # advance the hysteresis state along the commanded path
 
 
 class SimDelayStage(_SimStage):
