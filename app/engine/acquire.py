@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.engine.analysis import Analysis, complex_field
+from app.engine.analysis import Analysis
 from app.engine.control import Control
 from app.engine.events import FrameInfo, Progress, RunnerEvents, StepInfo
 from app.engine.plan import Plan, Stage
+from app.engine.stage_sums import StageSums
 from app.engine.suspenders import Suspenders
-from app.pipeline import StepAccumulator
+from app.pipeline import StepAccumulator, complex_field
 from app.storage.runfile import RunWriter
 
 
@@ -42,14 +43,8 @@ class Acquisition:
         self.bench, self.plan, self.writer, self.events = bench, plan, writer, events
         self.control, self.suspenders, self.analysis, self.results = control, suspenders, analysis, results
         self.start = start
-        self.acc: dict[str, StepAccumulator] = {}
-        for stage in plan.stages:
-            acc = StepAccumulator(stage.n_steps, plan.frame_shape)
-            if stage.label in start.sums:
-                acc.sums = start.sums[stage.label].astype(np.uint64 if stage.frames_per_step * 65535 > 2**32 - 1
-                                                          else np.uint32)
-                acc.counts = start.counts[stage.label].astype(np.int64)
-            self.acc[stage.label] = acc
+        self.acc = {s.label: StageSums(s.n_steps, plan.frame_shape, start.sums.get(s.label), start.counts.get(s.label))
+                    for s in plan.stages}
         self.offset = dict(start.piezo_offsets)  # phase-lock piezo offset per stage label
         self._lock_ref: dict[str, np.ndarray] = {}
         self._frames_done = plan.frames_before(start.block)
@@ -137,7 +132,7 @@ class Acquisition:
                                                                   frame.timestamp_s, delay_rb, piezo_rb, power_w))
             self._progress(stage.label)
         if self.writer is not None:
-            self.writer.write_step(stage.label, block.step, acc.sums[block.step], int(acc.counts[block.step]))
+            self.writer.write_step(stage.label, block.step, acc.step_sum(block.step), int(acc.counts[block.step]))
             self.writer.set_blocks_done(index + 1, self._frames_done)
         self.events.step_done.emit(StepInfo(stage.label, block.step, block.cycle, index + 1, len(self.plan.blocks)))
 
@@ -186,11 +181,10 @@ class Acquisition:
         """Subtract the discarded cycle's frames again; the file goes back to the cycle's start."""
         block_index, frames_done, cycle_acc = cycle_start
         acc = self.acc[stage.label]
+        acc.subtract(cycle_acc)
         for k in range(stage.n_steps):
-            acc.sums[k] -= cycle_acc.sums[k].astype(acc.sums.dtype)
-            acc.counts[k] -= cycle_acc.counts[k]
             if self.writer is not None:
-                self.writer.write_step(stage.label, k, acc.sums[k], int(acc.counts[k]))
+                self.writer.write_step(stage.label, k, acc.step_sum(k), int(acc.counts[k]))
         self._frames_done = frames_done
         if self.writer is not None:
             self.writer.truncate_frames(frames_done)

@@ -1,8 +1,4 @@
-"""Results from step sums, stage by stage, through the pipeline (the engine only decides what and when).
-
-Where a pipeline function has not landed yet (``complex_field``, ``depth_from_delay_scan``) a thin
-local fallback with the same call stands in; see decision 0033.
-"""
+"""Results from step sums, stage by stage, through the pipeline (the engine only decides what and when)."""
 
 from __future__ import annotations
 
@@ -11,60 +7,37 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.engine.plan import Plan, Stage
-from app.pipeline import FringeMaps, StepAccumulator, demodulate, normalise_by_reference
-
-
-def complex_field(step_means: np.ndarray, step_phases_rad) -> np.ndarray:
-    """Complex fringe field (2/N) sum a_k exp(-i theta_k): |.| = fringe amplitude, angle = phase."""
-    try:
-        from app.pipeline.depth import complex_field as pipeline_complex_field
-    except ImportError:
-        theta = np.asarray(step_phases_rad, float)
-        return (2.0 / len(theta)) * np.tensordot(np.exp(-1j * theta), step_means, axes=1)
-    return pipeline_complex_field(step_means, np.asarray(step_phases_rad, float))
-
-
-def depth_from_delay_scan(fields: np.ndarray, delays_um: np.ndarray):
-    """(depth_um, reflectivity, volume) from complex fields (Z, h, w) at ``delays_um``."""
-    try:
-        from app.pipeline.depth import depth_from_delay_scan as pipeline_depth
-    except ImportError:
-        return _fallback_depth(fields, np.asarray(delays_um, float))
-    maps = pipeline_depth(fields, np.asarray(delays_um, float))
-    envelope = getattr(maps, "envelope", None)
-    return maps.depth_um, maps.reflectivity, np.abs(fields) if envelope is None else envelope
-
-
-def _fallback_depth(fields: np.ndarray, delays_um: np.ndarray):
-    envelope = np.abs(fields)
-    k = np.clip(np.argmax(envelope, axis=0), 1, len(delays_um) - 2)
-    rows, cols = np.indices(k.shape)
-    y0, y1, y2 = envelope[k - 1, rows, cols], envelope[k, rows, cols], envelope[k + 1, rows, cols]
-    denom = y0 - 2 * y1 + y2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shift = np.where(denom < 0, 0.5 * (y0 - y2) / denom, 0.0)
-    step = np.gradient(delays_um)[k]
-    return delays_um[k] + np.clip(shift, -0.5, 0.5) * step, y1 - 0.25 * (y0 - y2) * shift, envelope
+from app.pipeline import FringeMaps, complex_field, demodulate, normalise_by_reference
+from app.pipeline.depth import depth_from_delay_scan
 
 
 def fringe_period(piezo: np.ndarray, means: np.ndarray, nominal_period: float) -> float:
-    """Piezo travel per fringe from a sweep: the frequency maximising the summed per-pixel periodogram."""
+    """Piezo travel per fringe from a sweep (J points, (J, h, w) means).
+
+    For each trial frequency, every pixel's signal is least-squares fitted with offset + cos + sin; the
+    frequency explaining the most variance over the best-modulated pixels wins (unbiased for a sweep
+    that is not a whole number of fringes, unlike a plain periodogram).
+    """
     d = means.reshape(len(piezo), -1)
     d = d - d.mean(axis=0)
-    keep = np.argsort(d.var(axis=0))[-4000:]  # the best-modulated pixels
-    d = d[:, keep]
-    span = piezo[-1] - piezo[0]
-    nyquist = 0.5 / np.median(np.diff(piezo))
+    d = d[:, np.argsort(d.var(axis=0))[-1000:]]
+    x = piezo - piezo[0]
 
-    def power(freqs):
-        e = np.exp(-2j * np.pi * np.outer(freqs, piezo - piezo[0]))
-        return (np.abs(e @ d) ** 2).sum(axis=1)
+    def explained(freqs):
+        out = np.empty(len(freqs))
+        for i, f in enumerate(freqs):
+            design = np.stack([np.ones_like(x), np.cos(2 * np.pi * f * x), np.sin(2 * np.pi * f * x)], axis=1)
+            q, _ = np.linalg.qr(design)
+            out[i] = np.sum((q.T @ d) ** 2)
+        return out
 
-    freqs = np.linspace(1.2 / span, min(nyquist, 4.0 / nominal_period), 1500)
-    best = freqs[np.argmax(power(freqs))]
+    span = x[-1]
+    nyquist = 0.5 / np.median(np.diff(x))
+    freqs = np.linspace(1.2 / span, min(nyquist, 4.0 / nominal_period), 400)
+    best = freqs[np.argmax(explained(freqs))]
     df = freqs[1] - freqs[0]
-    fine = np.linspace(best - df, best + df, 401)
-    return float(1.0 / fine[np.argmax(power(fine))])
+    fine = np.linspace(best - df, best + df, 201)
+    return float(1.0 / fine[np.argmax(explained(fine))])
 
 
 @dataclass
@@ -78,7 +51,7 @@ class Analysis:
     fields: dict[int, np.ndarray] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
-    def stage_done(self, stage: Stage, acc: StepAccumulator) -> dict:
+    def stage_done(self, stage: Stage, acc) -> dict:
         """Results of a finished stage as {name: (array, index or None)}."""
         if stage.kind == "dark":
             self.dark = acc.sums[0] / float(acc.counts[0])
@@ -93,7 +66,7 @@ class Analysis:
         if stage.kind == "delay":
             z = stage.index
             self.fields[z] = complex_field(means, stage.step_phases_rad)
-            return {"field_amplitude": (np.abs(self.fields[z]).astype(np.float32), z),
+            return {"volume": (np.abs(self.fields[z]).astype(np.float32), z),
                     "field_phase": (np.angle(self.fields[z]).astype(np.float32), z)}
         if stage.kind == "sweep":
             piezo = np.array(stage.piezo_v)
@@ -121,7 +94,7 @@ class Analysis:
             return {}
         delays = np.array([s.delay_um for s in self.plan.stages if s.kind == "delay"])
         fields = np.stack([self.fields[z] for z in range(len(delays))])
-        depth, reflectivity, volume = depth_from_delay_scan(fields, delays)
-        return {"delays_um": (delays, None), "depth_um": (np.asarray(depth, np.float32), None),
-                "reflectivity": (np.asarray(reflectivity, np.float32), None),
-                "volume": (np.asarray(volume, np.float32), None)}
+        maps = depth_from_delay_scan(fields, delays)
+        return {"delays_um": (delays, None), "depth_um": (maps.depth_um.astype(np.float32), None),
+                "reflectivity": (maps.reflectivity.astype(np.float32), None),
+                "volume": (maps.envelope.astype(np.float32), None)}

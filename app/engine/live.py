@@ -1,7 +1,8 @@
 """The live sequence: the piezo cycles through N steps, one frame each, demodulated over the last N.
 
-Nothing is written to disk; every frame emits ``frame_acquired`` and, once N frames are in, the
-rolling maps (``live_maps``). It ends when stopped (``runner.stop()``) or after ``max_frames``.
+A few dark frames first (laser off), then free-running frames; nothing is written to disk. Every frame
+emits ``frame_acquired`` and, once N frames are in, the pipeline's rolling maps (``live_maps``; the
+arrays are reused, copy them to keep them). Ends when stopped (``runner.stop()``) or after ``max_frames``.
 """
 
 from __future__ import annotations
@@ -9,45 +10,37 @@ from __future__ import annotations
 import numpy as np
 
 from app.engine.events import FrameInfo, RunnerEvents
-from app.pipeline import demodulate
-
-
-class RollingDemodulator:
-    """The latest frame of each step (dark-free: the offset cancels in V's numerator only approximately,
-    so the live view is a guide, not a measurement)."""
-
-    def __init__(self, step_phases_rad, shape: tuple[int, int], offset_adu: float = 0.0):
-        self.phases = np.asarray(step_phases_rad, float)
-        self.latest = np.zeros((len(self.phases), *shape), np.float32)
-        self.seen = np.zeros(len(self.phases), bool)
-        self.offset_adu = offset_adu
-
-    def add(self, step: int, frame: np.ndarray):
-        self.latest[step] = frame
-        self.latest[step] -= self.offset_adu
-        self.seen[step] = True
-        return demodulate(self.latest, self.phases) if self.seen.all() else None
+from app.pipeline.live import RollingDemodulator
 
 
 def run_live(bench, plan, params, events: RunnerEvents, control, results: dict) -> None:
     stage = plan.stages[0]
+    camera = bench.camera
     if plan.exposure_s is not None:
-        bench.camera.set_exposure_s(plan.exposure_s)
-    bench.camera.set_trigger_mode("free_run")
-    bench.camera.start()
+        camera.set_exposure_s(plan.exposure_s)
+    camera.set_trigger_mode("free_run")
+    camera.start()
+    bench.laser.set_emission(False)
+    dark = np.zeros(plan.frame_shape, np.float64)
+    for _ in range(params.dark_frames):
+        control.checkpoint()
+        dark += camera.read_frame(timeout_s=plan.frame_timeout_s).data
+    dark /= max(params.dark_frames, 1)
     bench.laser.set_power_w(plan.laser_power_w)
     bench.laser.set_emission(True)
-    rolling = RollingDemodulator(stage.step_phases_rad, plan.frame_shape)
+    rolling = RollingDemodulator(stage.n_steps, plan.frame_shape, step_phases_rad=np.array(stage.step_phases_rad),
+                                 dark_adu=dark)
     n = 0
     while params.max_frames == 0 or n < params.max_frames:
         control.checkpoint()
         step = n % stage.n_steps
         bench.phase_piezo.move_to(stage.piezo_v[step])
-        frame = bench.camera.read_frame(timeout_s=plan.frame_timeout_s)
+        frame = camera.read_frame(timeout_s=plan.frame_timeout_s)
         events.frame_acquired.emit(frame.data, FrameInfo("live", step, n // stage.n_steps, frame.frame_id,
                                                          frame.timestamp_s, np.nan, stage.piezo_v[step], np.nan))
-        maps = rolling.add(step, frame.data)
-        if maps is not None:
-            results["visibility"], results["phase"] = maps.visibility, maps.phase_rad
+        rolling.push(step, frame.data)
+        if rolling.ready:
+            maps = rolling.maps()
+            results["visibility"], results["phase"] = maps.visibility.copy(), maps.phase_rad.copy()
             events.live_maps.emit(maps)
         n += 1

@@ -110,6 +110,7 @@ class LiveParams(_Params):
 
     steps: int = Field(4, ge=3, le=64)
     max_frames: int = Field(0, ge=0, description="stop after this many frames (0: until stopped)")
+    dark_frames: int = Field(4, ge=0, le=10_000, description="dark frames averaged first (laser off)")
     laser_power_w: float | None = Field(None, gt=0.0)
 
 

@@ -142,9 +142,8 @@ def plan_delay_scan(p: P.DelayScanParams, facts: BenchFacts) -> Plan:
     volume = (len(delays), *facts.frame_shape)
     results = _dark_results(facts) + [
         ResultSpec("delays_um", (len(delays),), "um", "float64"),
-        ResultSpec("field_amplitude", volume, "ADU", description="|complex fringe field| at each delay"),
-        ResultSpec("field_phase", volume, "rad", description="fringe phase at each delay"),
-        ResultSpec("volume", volume, "ADU", description="depth envelope |T(z)| (pipeline's, smoothed)"),
+        ResultSpec("volume", volume, "ADU", description="envelope |T(z)|: fringe amplitude at each delay"),
+        ResultSpec("field_phase", volume, "rad", description="fringe phase arg T(z) at each delay"),
         _image(facts, "depth_um", "um", "delay of the envelope peak"),
         _image(facts, "reflectivity", "ADU", "envelope peak height"),
     ]
