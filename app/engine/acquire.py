@@ -21,6 +21,7 @@ from app.engine.stage_sums import StageSums
 from app.engine.suspenders import Suspenders
 from app.pipeline import StepAccumulator, complex_field
 from app.storage.runfile import RunWriter
+from drivers.interfaces import InterlockError
 
 
 class Suspended(Exception):
@@ -110,6 +111,8 @@ class Acquisition:
         piezo = stage.piezo_v[block.step] + self.offset.get(stage.label, 0.0)
         bench.phase_piezo.move_to(piezo)
         bench.phase_piezo.wait_settled()
+        if stage.laser_on and not bench.laser.interlock_closed():
+            raise InterlockError("the interlock opened during the run; emission stopped", device=bench.laser.name)
         power_w = bench.laser.measured_power_w()
         if stage.laser_on:
             self._raise_if(self.suspenders.check_laser(self.plan.laser_power_w, power_w))

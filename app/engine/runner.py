@@ -209,7 +209,7 @@ class Runner:
             error = str(exc) or type(exc).__name__
             self._exception = exc
             self.events.error.emit(error)
-            log.error("run failed: %s", error)
+            log.info("run failed: %s", error)
         finally:
             _laser_off(self.bench)
             try:
