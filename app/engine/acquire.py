@@ -40,8 +40,10 @@ class ResumeState:
 
 class Acquisition:
     def __init__(self, bench, plan: Plan, writer: RunWriter | None, events: RunnerEvents, control: Control,
-                 suspenders: Suspenders, analysis: Analysis, results: dict, start: ResumeState):
+                 suspenders: Suspenders, analysis: Analysis, results: dict, start: ResumeState, *,
+                 calibration, save_raw: bool = False):
         self.bench, self.plan, self.writer, self.events = bench, plan, writer, events
+        self.bench_calibration, self.save_raw = calibration, save_raw  # effective [calibration]
         self.control, self.suspenders, self.analysis, self.results = control, suspenders, analysis, results
         self.start = start
         self.acc = {s.label: StageSums(s.n_steps, plan.frame_shape, start.sums.get(s.label), start.counts.get(s.label))
@@ -104,8 +106,6 @@ class Acquisition:
         else:
             bench.laser.set_emission(False)
 
-    bench_calibration = None  # set by the runner: the effective CalibrationConfig
-
     def _take_block(self, index: int, stage: Stage, block, cycle_acc: StepAccumulator) -> None:
         bench, acc = self.bench, self.acc[stage.label]
         piezo = stage.piezo_v[block.step] + self.offset.get(stage.label, 0.0)
@@ -138,8 +138,6 @@ class Acquisition:
             self.writer.write_step(stage.label, block.step, acc.step_sum(block.step), int(acc.counts[block.step]))
             self.writer.set_blocks_done(index + 1, self._frames_done)
         self.events.step_done.emit(StepInfo(stage.label, block.step, block.cycle, index + 1, len(self.plan.blocks)))
-
-    save_raw = False
 
     def _progress(self, label: str) -> None:
         elapsed = time.monotonic() - self._t0

@@ -12,7 +12,6 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -234,10 +233,9 @@ class Runner:
         bench = self.bench
         suspenders = Suspenders(bench.config.settings.suspenders, 2 ** bench.camera.bit_depth() - 1)
         analysis = Analysis(plan, min_reference_visibility=getattr(params, "min_reference_visibility", 0.05))
-        acq = Acquisition(bench, plan, writer, self.events, self._control, suspenders, analysis, results, state)
-        acq.bench_calibration = effective_calibration(bench.config)
-        acq.save_raw = bool(getattr(params, "save_raw_frames", False))
-        acq.run()
+        Acquisition(bench, plan, writer, self.events, self._control, suspenders, analysis, results, state,
+                    calibration=effective_calibration(bench.config),
+                    save_raw=bool(getattr(params, "save_raw_frames", False))).run()
 
     def _write_calibration(self, params, results, writer) -> None:
         path = calibration_file_path(self.bench.config)
