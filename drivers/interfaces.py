@@ -279,6 +279,10 @@ class Camera(Device):
         """Sensor temperature where the camera reports one."""
         return None
 
+    def continue_frame_numbering(self, last_frame_id: int) -> None:
+        """After a restart, number the next frame ``last_frame_id + 1``. Cameras whose frame counter
+        lives in hardware ignore this; a simulated camera also continues its noise sequence."""
+
     def frame_shape(self) -> tuple[int, int]:
         """(height, width) of delivered frames for the current ROI and binning."""
         roi, b = self.roi(), self.binning()

@@ -49,13 +49,14 @@ class ForwardModel:
         self._psfs: dict[tuple[int, int], CoherentPsf] = {}
         self._transfer: dict[tuple, np.ndarray] = {}
 
-    def expected_electrons(self, roi_slices, exposure_s: float, *, binning: int = 1) -> np.ndarray:
-        """Mean photoelectrons per (binned) pixel in one frame (float32)."""
+    def expected_electrons(self, roi_slices, exposure_s: float, *, binning: int = 1,
+                           rng: np.random.Generator | None = None) -> np.ndarray:
+        """Mean photoelectrons per (binned) pixel in one frame (float32); ``rng`` draws the laser RIN."""
         world, cam = self.world, self.world.camera
         dark = world.dark_current_map_e_per_s[roi_slices] * np.float32(exposure_s)
         power_w = world.pump_power_w()
         if power_w > 0 and world.state.laser_rin_rms > 0:
-            power_w *= max(0.0, 1.0 + world.state.laser_rin_rms * float(world.rng.standard_normal()))
+            power_w *= max(0.0, 1.0 + world.state.laser_rin_rms * float((rng or world.rng).standard_normal()))
         if power_w <= 0:
             return _bin(dark.astype(np.float32), binning)
         scale = cam.quantum_efficiency * exposure_s * world.sim.signal_rate_e_per_px_s * power_w / world.sim.reference_power_w

@@ -51,6 +51,7 @@ class SimulatedBench:
 
     def __post_init__(self):
         self.rng = np.random.default_rng(self.sim.seed)
+        self.frame_serial = 0  # frames the camera has numbered in this world's life (never reset)
         self.lock = threading.RLock()
         self.sensor_shape = (self.camera.sensor_height, self.camera.sensor_width)
         self.sample_name = self.sim.sample
@@ -87,6 +88,12 @@ class SimulatedBench:
         from sim_backends.optics import ForwardModel  # optics needs the world's type only at run time
 
         self.optics = ForwardModel(self)
+
+    def next_frame_rng(self) -> np.random.Generator:
+        """The random stream of the next frame: a function of (seed, frame serial) only, so a run
+        resumed in a new process draws the same noise as the uninterrupted run (decision 0033)."""
+        self.frame_serial += 1
+        return np.random.default_rng([self.sim.seed, 3, self.frame_serial])
 
     # -- time -----------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:

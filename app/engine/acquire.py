@@ -36,6 +36,7 @@ class ResumeState:
     sums: dict[str, np.ndarray] = field(default_factory=dict)
     counts: dict[str, np.ndarray] = field(default_factory=dict)
     piezo_offsets: dict[str, float] = field(default_factory=dict)
+    last_frame_id: int = 0
 
 
 class Acquisition:
@@ -61,6 +62,8 @@ class Acquisition:
             bench.camera.set_exposure_s(plan.exposure_s)
         bench.camera.set_trigger_mode("free_run")
         bench.camera.start()
+        if self.start.block > 0:
+            bench.camera.continue_frame_numbering(self.start.last_frame_id)
         for stage in plan.stages[: plan.blocks[self.start.block].stage if self.start.block < len(plan.blocks) else None]:
             self._stage_results(stage)  # stages finished before a resume: rebuild what later ones need
         i, current, cycle_start = self.start.block, None, None

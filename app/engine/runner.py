@@ -115,7 +115,8 @@ class Runner:
             finite = values[np.isfinite(values)]
             if finite.size:
                 offsets[label] = float(finite[-1])
-        state = ResumeState(block=snap.blocks_done, sums=snap.sums, counts=snap.counts, piezo_offsets=offsets)
+        state = ResumeState(block=snap.blocks_done, sums=snap.sums, counts=snap.counts, piezo_offsets=offsets,
+                            last_frame_id=snap.last_frame_id)
         writer = RunWriter.adopt(Path(path))
         writer.truncate_frames(snap.frames_done)
         writer.log("info", f"resumed at block {snap.blocks_done} of {len(plan.blocks)}")

@@ -78,6 +78,7 @@ class RunSnapshot:
     sums: dict[str, np.ndarray]
     counts: dict[str, np.ndarray]
     piezo_offsets: dict[str, np.ndarray]
+    last_frame_id: int = 0  # camera frame id of the last kept frame (0: none yet)
 
 
 def read_snapshot(path: str | Path) -> RunSnapshot:
@@ -95,7 +96,13 @@ def read_snapshot(path: str | Path) -> RunSnapshot:
             sums={k: runs[k]["sums"][()] for k in runs},
             counts={k: runs[k]["counts"][()] for k in runs},
             piezo_offsets={k: runs[k]["piezo_offset"][()] for k in runs},
+            last_frame_id=_last_frame_id(h5, int(h5["progress/frames_done"][()])),
         )
+
+
+def _last_frame_id(h5, frames_done: int) -> int:
+    prov = h5["frames/provenance"]
+    return int(prov[frames_done - 1]["frame_id"]) if 0 < frames_done <= prov.shape[0] else 0
 
 
 def reopen_for_writing(path: str | Path) -> h5py.File:

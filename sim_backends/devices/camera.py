@@ -114,16 +114,23 @@ class SimCamera(SimDeviceMixin, Camera):
         with world.lock:
             if self.faults.drops_frame(call):  # the frame is lost in transfer: time passes, its id is skipped
                 world.advance(self.frame_period_s())
+                world.next_frame_rng()
                 self._frame_id += 1
             slices = self._slices()
-            mean_e = world.optics.expected_electrons(slices, self._exposure_s, binning=self._binning)
-            electrons = noisy_electrons(world.rng, mean_e, self._read_noise(slices), plan=self._tier_plan(slices),
+            rng = world.next_frame_rng()
+            mean_e = world.optics.expected_electrons(slices, self._exposure_s, binning=self._binning, rng=rng)
+            electrons = noisy_electrons(rng, mean_e, self._read_noise(slices), plan=self._tier_plan(slices),
                                         full_well_e=cfg.full_well_e * self._binning**2, exact=self.exact_poisson)
             adu = electrons_to_adu(electrons, gain_e_per_adu=cfg.gain_e_per_adu, offset_adu=cfg.offset_adu)
             world.advance(self.frame_period_s())
             self._frame_id += 1
             return Frame(adu, self._frame_id, world.clock_s,
                          {"exposure_s": self._exposure_s, "binning": self._binning, "roi": self._roi})
+
+    def continue_frame_numbering(self, last_frame_id: int) -> None:
+        with self.world.lock:
+            self._frame_id = int(last_frame_id)
+            self.world.frame_serial = int(last_frame_id)
 
     def _tier_plan(self, slices) -> TierPlan | None:
         """The shot-noise sampler's tiers for the current scene (rebuilt when the scene changes)."""
