@@ -10,19 +10,25 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's app/, installed or not
-from app import ParameterError, RunState, Runner, open_bench, read_run  # noqa: E402
+from app import ParameterError, RunState, Runner, open_bench, read_run
 
 
 def main(config=None, out=Path("runs")) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open_bench(config) as bench:  # laser off and every device closed when the block ends
         runner = Runner(bench)
-        runner.events.progress.connect(
-            lambda p: print(f"\r  {p.stage:<12} {100 * p.fraction:5.1f} %", end="", flush=True))
-        runner.events.warning.connect(lambda message: print(f"\n  ! {message}"))
+        stages_seen = set()
+
+        def show_progress(p):  # one line per stage of each run
+            if (p.stage, p.frames_total) not in stages_seen:
+                stages_seen.add((p.stage, p.frames_total))
+                eta = f", about {p.eta_s:.0f} s left" if p.eta_s is not None else ""
+                print(f"  {p.stage:<12} from {100 * p.fraction:5.1f} %{eta}")
+
+        runner.events.progress.connect(show_progress)
+        runner.events.warning.connect(lambda message: print(f"  ! {message}"))
         runner.events.state_changed.connect(
-            lambda new, old: new in (RunState.PAUSED, RunState.FAILED) and print(f"\n  state: {new.value}"))
+            lambda new, old: new in (RunState.PAUSED, RunState.FAILED) and print(f"  state: {new.value}"))
 
         try:  # bad parameters are refused before anything moves
             runner.run("phase-stepping", {"steps": 0})
@@ -30,14 +36,17 @@ def main(config=None, out=Path("runs")) -> None:
             print(f"refused: {exc}")
 
         cal = runner.run("fringe-calibration", {"points": 24, "frames_per_point": 1}, path=out / "calibration.h5")
-        print(f"\npiezo: {float(cal['piezo_per_2pi']):.3f} V per fringe")
+        print(f"piezo: {float(cal['piezo_per_2pi']):.3f} V per fringe")
 
         holo = runner.run("phase-stepping", {"frames_per_step": 4, "phase_lock": True}, path=out / "hologram.h5")
-        print(f"\nhologram {holo.status}: median |t| = {np.median(holo['amplitude'][holo['mask'] > 0]):.3f}")
+        field = holo["mask"] > 0
+        clear = holo["amplitude"][field] > 0.5
+        median = f", median |t| there {np.median(holo['amplitude'][field][clear]):.3f}" if clear.any() else ""
+        print(f"hologram {holo.status}: {100 * clear.mean():.0f} % of the field transmits (|t| > 0.5){median}")
 
         scan = runner.run("delay-scan", {"start_um": 0, "stop_um": 100, "step_um": 5, "frames_per_step": 1},
                           path=out / "scan.h5")
-        print(f"\nscan {scan.status}: depths from {np.nanmin(scan['depth_um']):.1f} to {np.nanmax(scan['depth_um']):.1f} um")
+        print(f"scan {scan.status}: depths from {np.nanmin(scan['depth_um']):.1f} to {np.nanmax(scan['depth_um']):.1f} um")
 
     saved = read_run(out / "hologram.h5")  # the same numbers, from disk
     print(f"on disk: {saved.status}, results {sorted(saved.results)}, sample counts {saved.counts['sample'].tolist()}")

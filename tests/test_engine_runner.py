@@ -149,3 +149,20 @@ def test_laser_power_out_of_tolerance_suspends_until_it_recovers(tmp_path, monke
     assert result.status == "complete"
     assert RunState.PAUSED in states and "laser power 50.0 mW is 50 % off the setpoint 100.0 mW" in warnings[0]
     assert read_snapshot(tmp_path / "power.h5").counts["sample"].tolist() == [2, 2, 2, 2]
+
+
+def test_a_failing_subscriber_is_logged_and_does_not_end_the_run(tmp_path):
+    calls = [0]
+
+    def broken_display(_data, _info):
+        calls[0] += 1
+        raise ZeroDivisionError("bug in a progress display")
+
+    plain, *_ = run_once(tmp_path, "plain.h5")
+    result, states, _, laser_on = run_once(tmp_path, "buggy.h5", on_frame=lambda runner, n: broken_display(None, None))
+    assert calls[0] == result.plan.total_frames()  # called for every frame, the run went on
+    assert result.status == "complete" and states[-1] is RunState.DONE and laser_on is False
+    with open_run_file(result.path) as h5:
+        messages = [m.decode() for m in h5["log"]["message"]]
+    assert any("frame_acquired" in m and "ZeroDivisionError" in m for m in messages)
+    assert np.array_equal(sums_of(result.path)[0]["sample"], sums_of(plain.path)[0]["sample"])

@@ -113,4 +113,4 @@ def test_reprocess_unreadable_run_file(tmp_path, capsys):
     bad = tmp_path / "run.h5"
     bad.write_text("nope")
     assert main(["reprocess", str(bad)]) == 2
-    assert "not a readable HDF5 run file" in capsys.readouterr().err
+    assert "run.h5: not an HDF5 run file" in capsys.readouterr().err

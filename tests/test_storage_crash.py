@@ -48,6 +48,7 @@ def killed_run(tmp_path_factory):
     proc = subprocess.run([sys.executable, "-c", CHILD, str(config), str(path), json.dumps(PARAMS), str(KILL_AT_FRAME)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (tmp / "killed-pristine.h5").write_bytes(path.read_bytes())  # as the crash left it, for later tests
     return tmp, config, path
 
 
@@ -101,3 +102,13 @@ def test_qiup_resume_completes_the_killed_run(killed_run, uninterrupted, capsys)
 def test_resume_refuses_a_complete_file(killed_run, uninterrupted, capsys):
     assert main(["resume", str(uninterrupted.path)]) == 2
     assert "already complete" in capsys.readouterr().err
+
+
+def test_reprocess_reads_a_crashed_file(killed_run, tmp_path, capsys):
+    copy = killed_run[0] / "killed-pristine.h5"  # still marked "open for write" by the killed writer
+    with pytest.raises(OSError, match="already open for write"):
+        h5py.File(copy, "r")
+    # The kill came during the reference run: the file opens, and reprocess says what is missing.
+    assert main(["reprocess", str(copy), "--out", str(tmp_path / "reprocessed.h5")]) == 2
+    err = capsys.readouterr().err
+    assert "killed-pristine.h5: steps [0, 1, 2, 3] have no frames" in err and "open for write" not in err

@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
+
 
 def register(sub) -> None:
     p = sub.add_parser("reprocess", help="rebuild results from TIFF stacks or a run file")
@@ -41,7 +43,7 @@ def handle(args) -> int:
             min_reference_visibility=inputs["min_ref_v"],
         )
     except ValueError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(f"{inputs['source']}: {exc}") from None
     out = args.out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
     attrs = {"source": str(inputs["source"]), "steps": inputs["sample"].sums.shape[0],
              "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
@@ -65,6 +67,8 @@ def _load_inputs(args) -> dict:
     inputs = _from_run_file(args) if args.run is not None else _from_tiffs(args)
     n = inputs["sample"].sums.shape[0]
     inputs["step_phases"] = _step_phases(args.step_phases, n)
+    if inputs["step_phases"] is None:
+        inputs["step_phases"] = inputs.get("stored_step_phases")  # what the run itself recorded
     if args.gain_e_per_adu is not None:
         if args.gain_e_per_adu <= 0:
             raise CliError(f"--gain-e-per-adu must be positive, got {args.gain_e_per_adu}")
@@ -113,27 +117,24 @@ def _from_tiffs(args) -> dict:
 
 
 def _from_run_file(args) -> dict:
-    import h5py
-
     from app.cli import CliError
     from app.pipeline.reconstruct import RunSums
+    from app.storage.runread import RunFileError, open_run_file
 
     path = args.run
-    if not path.exists():
-        raise CliError(f"{path}: no such file")
     try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise CliError(f"{path}: not a readable HDF5 run file ({exc})") from None
-    with h5:
-        runs = {}
-        for label in ("dark", "reference", "sample"):
-            if f"runs/{label}/sums" in h5 and f"runs/{label}/counts" in h5:
-                runs[label] = RunSums(sums=h5[f"runs/{label}/sums"][()], counts=h5[f"runs/{label}/counts"][()])
-        if "sample" not in runs:
-            raise CliError(f"{path}: no /runs/sample/sums and counts: not a phase-stepping run file")
-        config_text = h5["config/text"][()] if "config/text" in h5 else b""
-        params = json.loads(h5.attrs.get("parameters_json", "{}") or "{}")
+        with open_run_file(path) as h5:  # also a run still being written, or left by a crash
+            runs = {}
+            for label in ("dark", "reference", "sample"):
+                if f"runs/{label}/sums" in h5 and f"runs/{label}/counts" in h5:
+                    runs[label] = RunSums(sums=h5[f"runs/{label}/sums"][()], counts=h5[f"runs/{label}/counts"][()])
+            if "sample" not in runs:
+                raise CliError(f"{path}: no /runs/sample/sums and counts: not a phase-stepping run file")
+            stored_phases = h5["runs/sample"].attrs.get("step_phases_rad")
+            config_text = h5["config/text"][()]
+            params = json.loads(h5.attrs.get("parameters_json", "{}") or "{}")
+    except RunFileError as exc:
+        raise CliError(str(exc)) from None
     config_text = config_text.decode() if isinstance(config_text, bytes) else str(config_text)
     n = runs["sample"].sums.shape[0]
     if args.steps is not None and args.steps != n:
@@ -146,5 +147,6 @@ def _from_run_file(args) -> dict:
     except tomllib.TOMLDecodeError:
         camera = {}
     return {"source": path, "sample": runs["sample"], "reference": runs.get("reference"), "dark": runs.get("dark"),
+            "stored_step_phases": None if stored_phases is None else np.asarray(stored_phases, float),
             "gain": float(camera.get("gain_e_per_adu", 1.0)), "read_noise": float(camera.get("read_noise_e", 0.0)),
             "min_ref_v": float(params.get("min_reference_visibility", 0.05) or 0.05)}

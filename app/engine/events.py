@@ -7,9 +7,12 @@ or queues them itself.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 
 from psygnal import Signal, SignalGroup
+
+_log = logging.getLogger(__name__)
 
 
 class RunState(str, enum.Enum):
@@ -68,3 +71,33 @@ class RunnerEvents(SignalGroup):
     live_maps = Signal(object)  # FringeMaps of the rolling demodulation (live sequence)
     warning = Signal(str)  # suspenders tripping and clearing, phase-lock corrections
     error = Signal(str)  # the message that ended the run
+
+
+class GuardedEvents:
+    """The runner's side of its events: a subscriber that raises is logged, never ends the run.
+
+    A week-long acquisition must not fail because a progress display or a script callback has a bug;
+    the first failure of each event is logged with its traceback and kept in ``failures`` (the runner
+    writes them into the run file's log). KeyboardInterrupt and SystemExit still go through.
+    """
+
+    def __init__(self, events: RunnerEvents):
+        self._events = events
+        self.failures: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> "_GuardedSignal":
+        return _GuardedSignal(getattr(self._events, name), name, self)
+
+
+class _GuardedSignal:
+    def __init__(self, signal, name: str, owner: GuardedEvents):
+        self._signal, self._name, self._owner = signal, name, owner
+
+    def emit(self, *args) -> None:
+        try:
+            self._signal.emit(*args)
+        except Exception as exc:  # noqa: BLE001 - a subscriber's bug is reported, the run goes on
+            cause = exc.__cause__ or exc
+            if self._name not in self._owner.failures:
+                self._owner.failures[self._name] = f"a subscriber of '{self._name}' failed: {cause!r}"
+                _log.error("subscriber of %s failed; the run continues", self._name, exc_info=cause)

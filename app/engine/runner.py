@@ -20,7 +20,7 @@ from app.engine.acquire import Acquisition, ResumeState
 from app.engine.analysis import Analysis
 from app.engine.calibration import calibration_file_path, effective_calibration, write_calibration_file
 from app.engine.control import Aborted, Control
-from app.engine.events import RunnerEvents, RunState
+from app.engine.events import GuardedEvents, RunnerEvents, RunState
 from app.engine.params import ParameterError, validate_params
 from app.engine.plan import Plan, plan_from_json, plan_to_json
 from app.engine.sequences import BenchFacts, build_plan
@@ -51,7 +51,8 @@ class Runner:
 
     def __init__(self, bench, *, max_pause_s: float | None = None):
         self.bench = bench
-        self.events = RunnerEvents()
+        self.events = RunnerEvents()  # subscribe here
+        self._emit = GuardedEvents(self.events)  # the runner emits through this
         self.max_pause_s = max_pause_s
         self._state = RunState.IDLE
         self._state_lock = threading.Lock()
@@ -71,7 +72,7 @@ class Runner:
         with self._state_lock:
             old, self._state = self._state, new
         if old != new:
-            self.events.state_changed.emit(new, old)
+            self._emit.state_changed.emit(new, old)
 
     # ------------------------------------------------------------------------------ planning
     def plan(self, sequence: str, params: BaseModel | dict | None = None) -> tuple[BaseModel, Plan]:
@@ -191,12 +192,13 @@ class Runner:
         results = {s.name: np.full(s.shape, 0 if s.dtype.startswith("uint") else np.nan, dtype=s.dtype)
                    for s in plan.results}
         status, error = "failed", None
+        self._emit.failures.clear()
         self._set_state(RunState.RUNNING)
         try:
             if sequence == "live":
                 from app.engine.live import run_live
 
-                run_live(self.bench, plan, params, self.events, self._control, results)
+                run_live(self.bench, plan, params, self._emit, self._control, results)
             else:
                 self._acquire(params, plan, writer, state, results)
                 if sequence == "fringe-calibration":
@@ -208,7 +210,7 @@ class Runner:
         except BaseException as exc:  # noqa: BLE001 - every failure ends the run the same safe way
             error = str(exc) or type(exc).__name__
             self._exception = exc
-            self.events.error.emit(error)
+            self._emit.error.emit(error)
             log.info("run failed: %s", error)
         finally:
             _laser_off(self.bench)
@@ -218,6 +220,8 @@ class Runner:
                 log.error("camera stop failed: %s", exc)
             if writer is not None:
                 try:
+                    for failure in self._emit.failures.values():
+                        writer.log("warning", failure)
                     if error:
                         writer.log("error", error)
                     writer.finish(status)
@@ -234,7 +238,7 @@ class Runner:
         bench = self.bench
         suspenders = Suspenders(bench.config.settings.suspenders, 2 ** bench.camera.bit_depth() - 1)
         analysis = Analysis(plan, min_reference_visibility=getattr(params, "min_reference_visibility", 0.05))
-        Acquisition(bench, plan, writer, self.events, self._control, suspenders, analysis, results, state,
+        Acquisition(bench, plan, writer, self._emit, self._control, suspenders, analysis, results, state,
                     calibration=effective_calibration(bench.config),
                     save_raw=bool(getattr(params, "save_raw_frames", False))).run()
 
@@ -247,7 +251,7 @@ class Runner:
             message += f", written to {path}"
         if writer is not None:
             writer.log("info", message)
-        self.events.warning.emit(message)
+        self._emit.warning.emit(message)
 
 
 def _laser_off(bench) -> None:
