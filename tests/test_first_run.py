@@ -68,6 +68,8 @@ def test_cli_run_writes_documented_file_and_quicklooks(tmp_path, capsys):
             assert dset.dtype == np.float32 and dset.shape == (512, 512)
         assert h5["results/phase"].attrs["unit"] == "rad"
         assert h5["runs/sample/counts"][()].tolist() == [2, 2, 2, 2]
+        assert h5["runs/reference/counts"][()].tolist() == [2, 2, 2, 2]
+        assert int(h5["runs/dark/counts"][()].sum()) == 4 * 2  # dark: N steps x F frames, laser off
         assert h5["runs/sample/sums"].dtype.kind == "u"
     for name in ("visibility", "amplitude", "phase"):
         assert (tmp_path / files[0].name.replace(".h5", f"-{name}.png")).stat().st_size > 1000

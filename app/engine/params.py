@@ -35,7 +35,8 @@ class _Stepped(_Params):
     frames_per_step: int = Field(8, ge=1, le=100_000, description="frames averaged at each step (F)")
     cycles: int = Field(0, ge=0, le=100_000,
                         description="interleave each step's frames over this many cycles (0: one per frame, up to 8)")
-    dark_frames: int = Field(8, ge=1, le=1_000_000, description="dark frames taken first (laser off)")
+    dark_frames: int | None = Field(None, ge=1, le=1_000_000,
+                                    description="dark frames taken first (laser off); default N x F")
     laser_power_w: float | None = Field(None, gt=0.0, description="pump power; the calibration value if unset")
     phase_lock: bool = Field(False, description="re-estimate the global phase each cycle and correct the piezo")
     min_reference_visibility: float = Field(0.05, ge=0.0, lt=1.0, description="pixels below are masked")
@@ -48,6 +49,10 @@ class _Stepped(_Params):
 
     def n_cycles(self) -> int:
         return self.cycles or min(self.frames_per_step, 8)
+
+    def n_dark_frames(self) -> int:
+        """As many dark frames as a stepped run has frames, so dark adds as little noise as the data."""
+        return self.dark_frames or self.steps * self.frames_per_step
 
 
 class ReferenceParams(_Stepped):

@@ -105,12 +105,12 @@ def plan_dark(p: P.DarkParams, facts: BenchFacts) -> Plan:
 
 
 def plan_reference(p: P.ReferenceParams, facts: BenchFacts) -> Plan:
-    return _plan("reference", p, facts, [_dark(p.dark_frames, facts), _reference(p, facts)],
+    return _plan("reference", p, facts, [_dark(p.n_dark_frames(), facts), _reference(p, facts)],
                  _dark_results(facts) + _reference_results(facts))
 
 
 def plan_phase_stepping(p: P.PhaseSteppingParams, facts: BenchFacts) -> Plan:
-    stages = [_dark(p.dark_frames, facts)]
+    stages = [_dark(p.n_dark_frames(), facts)]
     results = _dark_results(facts)
     if p.reference:
         stages.append(_reference(p, facts))
@@ -120,7 +120,7 @@ def plan_phase_stepping(p: P.PhaseSteppingParams, facts: BenchFacts) -> Plan:
 
 
 def plan_time_series(p: P.TimeSeriesParams, facts: BenchFacts) -> Plan:
-    stages = [_dark(p.dark_frames, facts)]
+    stages = [_dark(p.n_dark_frames(), facts)]
     results = _dark_results(facts)
     if p.reference:
         stages.append(_reference(p, facts))
@@ -135,7 +135,7 @@ def plan_time_series(p: P.TimeSeriesParams, facts: BenchFacts) -> Plan:
 
 def plan_delay_scan(p: P.DelayScanParams, facts: BenchFacts) -> Plan:
     delays = p.delays()
-    stages = [_dark(p.dark_frames, facts)]
+    stages = [_dark(p.n_dark_frames(), facts)]
     for z, delay in enumerate(delays):
         stages.append(_stepped(f"delay_{z:04d}", "delay", p, facts, sample_in=_sample_in(facts),
                                delay_um=float(delay), index=z))
