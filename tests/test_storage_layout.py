@@ -68,7 +68,9 @@ def test_results_carry_units(raw_run):
     with h5py.File(raw_run, "r") as h5:
         units = {name: d.attrs["unit"] for name, d in h5["results"].items()}
         assert units == {"dark": "ADU", "reference_visibility": "1", "reference_phase": "rad", "visibility": "1",
-                         "amplitude": "1", "phase": "rad", "mask": "bool"}
+                         "amplitude": "1", "phase": "rad", "mask": "bool", "phase_unwrapped": "rad",
+                         "sigma_phase": "rad", "sigma_visibility": "1", "sigma_amplitude": "1",
+                         "hot_pixels": "bool", "saturated": "bool"}
         assert all(np.isfinite(h5["results"][n][()]).all() for n in units)
 
 

@@ -189,6 +189,9 @@ class GenicamCameraConfig(Section):
     binning: int = Field(1, ge=1, le=8)
     trigger: Literal["free_run", "software"] = "free_run"
     frame_rate_hz: float | None = Field(None, gt=0.0, le=10_000.0)
+    gain_e_per_adu: float | None = Field(None, gt=0.0, le=100.0,
+                                         description="from the data sheet; needed for the uncertainty maps")
+    read_noise_e: float | None = Field(None, ge=0.0, le=100.0, description="median read noise (data sheet)")
 
 
 CameraConfig = Annotated[Union[SimCameraConfig, GenicamCameraConfig], Field(discriminator="backend")]

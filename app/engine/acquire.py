@@ -47,7 +47,9 @@ class Acquisition:
         self.bench_calibration, self.save_raw = calibration, save_raw  # effective [calibration]
         self.control, self.suspenders, self.analysis, self.results = control, suspenders, analysis, results
         self.start = start
-        self.acc = {s.label: StageSums(s.n_steps, plan.frame_shape, start.sums.get(s.label), start.counts.get(s.label))
+        adc_max = 2 ** bench.camera.bit_depth() - 1
+        self.acc = {s.label: StageSums(s.n_steps, plan.frame_shape, start.sums.get(s.label), start.counts.get(s.label),
+                                       saturation_adu=adc_max)
                     for s in plan.stages}
         self.offset = dict(start.piezo_offsets)  # phase-lock piezo offset per stage label
         self._lock_ref: dict[str, np.ndarray] = {}

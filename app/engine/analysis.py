@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.engine.plan import Plan, Stage
-from app.pipeline import FringeMaps, complex_field, demodulate, normalise_by_reference
+from app.pipeline import FringeMaps, complex_field, demodulate
 from app.pipeline.depth import depth_from_delay_scan
+from app.pipeline.reconstruct import RunSums, reconstruct
 
 
 def fringe_period(piezo: np.ndarray, means: np.ndarray, nominal_period: float) -> float:
@@ -46,8 +47,12 @@ class Analysis:
 
     plan: Plan
     min_reference_visibility: float = 0.05
+    gain_e_per_adu: float | None = None  # camera data; without it the sigma maps are NaN
+    read_noise_e: float | None = None
     dark: np.ndarray | float = 0.0
+    dark_sums: RunSums | None = None
     reference: FringeMaps | None = None
+    reference_sums: RunSums | None = None
     fields: dict[int, np.ndarray] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
@@ -55,14 +60,16 @@ class Analysis:
         """Results of a finished stage as {name: (array, index or None)}."""
         if stage.kind == "dark":
             self.dark = acc.sums[0] / float(acc.counts[0])
+            self.dark_sums = RunSums(np.array(acc.sums), np.array(acc.counts))
             return {"dark": (self.dark.astype(np.float32), None)}
         means = acc.mean_frames(self.dark)
         if stage.kind == "reference":
             self.reference = demodulate(means, np.array(stage.step_phases_rad))
+            self.reference_sums = RunSums(np.array(acc.sums), np.array(acc.counts), np.array(acc.saturated))
             return {"reference_visibility": (self.reference.visibility.astype(np.float32), None),
                     "reference_phase": (self.reference.phase_rad.astype(np.float32), None)}
         if stage.kind == "sample":
-            return self._object(stage, means)
+            return self._object(stage, acc)
         if stage.kind == "delay":
             z = stage.index
             self.fields[z] = complex_field(means, stage.step_phases_rad)
@@ -76,16 +83,25 @@ class Analysis:
             return {"piezo_per_2pi": (period, None), "sweep_piezo": (piezo, None)}
         return {}
 
-    def _object(self, stage: Stage, means: np.ndarray) -> dict:
-        sample = demodulate(means, np.array(stage.step_phases_rad))
+    def _object(self, stage: Stage, acc) -> dict:
+        """The same reconstruction ``qiup reprocess`` makes from the file's sums (one code path)."""
+        known_noise = self.gain_e_per_adu is not None
+        recon = reconstruct(
+            RunSums(acc.sums, acc.counts, acc.saturated), reference=self.reference_sums,
+            dark=self.dark_sums if self.dark_sums is not None else None,
+            step_phases_rad=np.array(stage.step_phases_rad),
+            gain_e_per_adu=self.gain_e_per_adu if known_noise else 1.0,
+            read_noise_e=self.read_noise_e or 0.0, min_reference_visibility=self.min_reference_visibility)
         index = stage.index if self.plan.sequence == "time-series" else None
-        out = {"visibility": (sample.visibility.astype(np.float32), index)}
-        if self.reference is not None:
-            maps = normalise_by_reference(sample, self.reference, min_reference_visibility=self.min_reference_visibility)
-            out.update(amplitude=(maps.amplitude.astype(np.float32), index), phase=(maps.phase_rad.astype(np.float32), index),
-                       mask=(maps.mask.astype(np.uint8), index))
-        else:
-            out.update(phase=(sample.phase_rad.astype(np.float32), index))
+        maps = {"visibility": recon.visibility, "amplitude": recon.amplitude, "phase": recon.phase_rad,
+                "phase_unwrapped": recon.phase_unwrapped_rad, "sigma_phase": recon.sigma_phase_rad,
+                "sigma_visibility": recon.sigma_visibility, "sigma_amplitude": recon.sigma_amplitude}
+        if not known_noise:
+            for name in ("sigma_phase", "sigma_visibility", "sigma_amplitude"):
+                maps[name] = np.full(recon.visibility.shape, np.nan)
+        out = {name: (data.astype(np.float32), index) for name, data in maps.items()}
+        for name, flags in (("mask", recon.mask), ("hot_pixels", recon.hot_pixels), ("saturated", recon.saturated)):
+            out[name] = (flags.astype(np.uint8), index)
         return out
 
     def run_done(self) -> dict:

@@ -237,7 +237,10 @@ class Runner:
     def _acquire(self, params, plan, writer, state, results) -> None:
         bench = self.bench
         suspenders = Suspenders(bench.config.settings.suspenders, 2 ** bench.camera.bit_depth() - 1)
-        analysis = Analysis(plan, min_reference_visibility=getattr(params, "min_reference_visibility", 0.05))
+        camera_cfg = bench.config.settings.camera
+        analysis = Analysis(plan, min_reference_visibility=getattr(params, "min_reference_visibility", 0.05),
+                            gain_e_per_adu=getattr(camera_cfg, "gain_e_per_adu", None),
+                            read_noise_e=getattr(camera_cfg, "read_noise_e", None))
         Acquisition(bench, plan, writer, self._emit, self._control, suspenders, analysis, results, state,
                     calibration=effective_calibration(bench.config),
                     save_raw=bool(getattr(params, "save_raw_frames", False))).run()

@@ -87,10 +87,18 @@ def _reference_results(facts) -> list[ResultSpec]:
 
 
 def _object_results(facts, stack: int | None = None) -> list[ResultSpec]:
+    """The pipeline's full reconstruction (``app.pipeline.reconstruct``), as ``qiup reprocess`` writes it."""
     shape = facts.frame_shape if stack is None else (stack, *facts.frame_shape)
     return [ResultSpec("visibility", shape, "1"), ResultSpec("amplitude", shape, "1", description="V / V_ref"),
             ResultSpec("phase", shape, "rad", description="relative to the reference run"),
-            ResultSpec("mask", shape, "bool", dtype="uint8", description="1 where V_ref is usable")]
+            ResultSpec("phase_unwrapped", shape, "rad", description="phase unwrapped inside the mask"),
+            ResultSpec("sigma_phase", shape, "rad", description="1-sigma phase uncertainty (shot + read noise)"),
+            ResultSpec("sigma_visibility", shape, "1", description="1-sigma uncertainty of the visibility"),
+            ResultSpec("sigma_amplitude", shape, "1", description="1-sigma uncertainty of the amplitude"),
+            ResultSpec("mask", shape, "bool", dtype="uint8",
+                       description="1 where V_ref is usable and the pixel is neither hot nor saturated"),
+            ResultSpec("hot_pixels", shape, "bool", dtype="uint8", description="1 for hot pixels (from the dark)"),
+            ResultSpec("saturated", shape, "bool", dtype="uint8", description="1 where any frame hit the ADC maximum")]
 
 
 # ------------------------------------------------------------------------------------ sequences

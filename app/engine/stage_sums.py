@@ -13,14 +13,19 @@ from app.pipeline import StepAccumulator
 
 class StageSums:
     def __init__(self, n_steps: int, shape: tuple[int, int], base_sums: np.ndarray | None = None,
-                 base_counts: np.ndarray | None = None):
-        self.n_steps, self.shape = n_steps, tuple(shape)
+                 base_counts: np.ndarray | None = None, *, saturation_adu: int | None = None):
+        self.n_steps, self.shape, self.saturation_adu = n_steps, tuple(shape), saturation_adu
         self._base = None if base_sums is None else np.asarray(base_sums, dtype=np.uint64)
         self._base_counts = np.zeros(n_steps, np.int64) if base_counts is None else np.asarray(base_counts, np.int64)
-        self._acc = StepAccumulator(n_steps, self.shape)
+        self._acc = StepAccumulator(n_steps, self.shape, saturation_adu=saturation_adu)
 
     def add(self, step: int, frame: np.ndarray) -> None:
         self._acc.add(step, frame)
+
+    @property
+    def saturated(self) -> np.ndarray:
+        """(h, w) bool: any frame of this session at the ADC maximum (not known for resumed sums)."""
+        return self._acc.saturated
 
     @property
     def counts(self) -> np.ndarray:
@@ -39,7 +44,9 @@ class StageSums:
         """Remove a cycle's frames exactly (they were added here as well as to ``cycle``)."""
         self._base = self.sums.astype(np.uint64) - cycle.sums.astype(np.uint64)
         self._base_counts = self.counts - cycle.counts
-        self._acc = StepAccumulator(self.n_steps, self.shape)
+        saturated = self.saturated
+        self._acc = StepAccumulator(self.n_steps, self.shape, saturation_adu=self.saturation_adu)
+        self._acc.saturated |= saturated
 
     def mean_frames(self, dark: np.ndarray | float = 0.0) -> np.ndarray:
         counts = self.counts
