@@ -9,6 +9,7 @@ idempotently into its safe state; every failure is a :class:`DeviceError` a phys
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -159,6 +160,30 @@ class Laser(Device):
     @abc.abstractmethod
     def interlock_closed(self) -> bool:
         """True when the interlock permits emission."""
+
+    def wait_until_power_settled(self, *, tolerance_fraction: float = 0.01, timeout_s: float = 30.0,
+                                 poll_interval_s: float = 0.05) -> float:
+        """Block until the measured power is within ``tolerance_fraction`` of the setpoint and return it.
+
+        Lasers ramp up after emission on; frames taken during the ramp would give the phase steps
+        unequal brightness. DeviceTimeout if the power has not settled within ``timeout_s``.
+        """
+        start = self._clock_s()
+        while True:
+            setpoint, measured = self.power_setpoint_w(), self.measured_power_w()
+            if setpoint > 0 and abs(measured - setpoint) <= tolerance_fraction * setpoint:
+                return measured
+            if self._clock_s() - start >= timeout_s:
+                raise DeviceTimeout(
+                    f"output power {measured * 1e3:.2f} mW did not settle within {100 * tolerance_fraction:g} % "
+                    f"of the setpoint {setpoint * 1e3:.2f} mW in {timeout_s:g} s", device=self.name)
+            self._wait_s(poll_interval_s)
+
+    def _clock_s(self) -> float:
+        return time.monotonic()
+
+    def _wait_s(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class Stage(Device):

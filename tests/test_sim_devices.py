@@ -124,12 +124,13 @@ interlock_trip_after_calls = 4
 
 
 def test_time_based_interlock_trip_darkens_frames():
-    with bench_with("[laser.faults]\ninterlock_trip_after_s = 1.0\n") as bench:
+    with bench_with("[laser.faults]\ninterlock_trip_after_s = 3.0\n") as bench:
         bench.laser.set_power_w(0.1)
         bench.laser.set_emission(True)
+        bench.laser.wait_until_power_settled()  # about 1.4 s of simulated time with the default ramp
         bench.camera.start()
         bright = bench.camera.read_frame().data.mean()
-        for _ in range(10):
+        for _ in range(20):  # 2 s more: past the trip
             frame = bench.camera.read_frame()
         assert frame.data.mean() < 0.1 * bright
         with pytest.raises(InterlockError):

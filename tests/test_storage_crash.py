@@ -19,6 +19,7 @@ from tests.helpers import ROOT
 from tests.test_engine_fixtures import small_config, small_loaded
 
 PARAMS = {"frames_per_step": 6, "cycles": 3, "dark_frames": 2}  # 2 frames per step visit
+NO_RAMP = {"power_ramp_time_s = 0.3": "power_ramp_time_s = 0.0"}
 KILL_AT_FRAME = 23  # dark 2 + reference 24 frames: the kill lands in the middle of a block
 
 CHILD = textwrap.dedent("""
@@ -43,7 +44,9 @@ CHILD = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def killed_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("crash")
-    config = small_config(tmp)
+    # No pump ramp: a resumed process switches emission on again and would re-ramp (as a real laser
+    # does), taking its frames at a slightly different power than the uninterrupted run.
+    config = small_config(tmp, **NO_RAMP)
     path = tmp / "killed.h5"
     proc = subprocess.run([sys.executable, "-c", CHILD, str(config), str(path), json.dumps(PARAMS), str(KILL_AT_FRAME)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -55,7 +58,7 @@ def killed_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def uninterrupted(killed_run):
     tmp, config, _ = killed_run
-    with open_bench(small_loaded(tmp)) as bench:
+    with open_bench(small_loaded(tmp, **NO_RAMP)) as bench:
         return Runner(bench).run("phase-stepping", PARAMS, path=tmp / "plain.h5")
 
 

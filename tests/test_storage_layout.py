@@ -57,7 +57,7 @@ def test_raw_frames_are_lossless_and_provenance_says_where_each_belongs(raw_run)
                 assert np.array_equal(frames[rows].sum(axis=0), g["sums"][step]), (label, step)
                 assert np.allclose(prov["piezo_position"][rows], g.attrs["piezo_setpoints"][step])
         dark = prov["stage"] == h5["runs/dark"].attrs["stage_index"]
-        assert np.all(prov["laser_power_w"][dark] == 0) and np.allclose(prov["laser_power_w"][~dark], 0.1)
+        assert np.all(prov["laser_power_w"][dark] == 0) and np.allclose(prov["laser_power_w"][~dark], 0.1, rtol=0.01)  # settled to 1 %
         assert np.all(np.diff(prov["timestamp_s"]) > 0) and np.all(np.diff(prov["frame_id"]) == 1)
         # interleaving: the sample's steps are visited 0,1,2,3,0,1,2,3 (2 frames each), not 0,0,0,0,1,...
         sample = prov["step"][prov["stage"] == h5["runs/sample"].attrs["stage_index"]]

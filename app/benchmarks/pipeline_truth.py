@@ -86,6 +86,8 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
 
         def run(emission: bool, sample_in: bool) -> SimulatedRun:
             bench.laser.set_emission(emission)
+            if emission:  # the pump ramps after emission on; the truth below assumes its setpoint
+                bench.laser.wait_until_power_settled(tolerance_fraction=1e-6)
             bench.sample_stage.move_to(cal.sample_in_position_um if sample_in else cal.sample_out_position_um)
             acc = StepAccumulator(steps, (roi_size, roi_size))
             out = SimulatedRun(sums=None)  # type: ignore[arg-type]

@@ -28,6 +28,9 @@ class CalibrationConfig(Section):
     sample_in_position_um: float = Field(0.0)
     sample_out_position_um: float = Field(25_000.0)
     laser_power_w: float = Field(0.1, gt=0.0, le=10.0, description="pump power during acquisition")
+    laser_settle_fraction: float = Field(0.01, gt=0.0, le=0.5,
+                                         description="frames are taken once the power is this close to the setpoint")
+    laser_settle_timeout_s: float = Field(30.0, gt=0.0, le=600.0, description="longest wait for the power to settle")
     reference_method: Literal["sample_stage", "bench_as_is"] = Field(
         "sample_stage",
         description="how a reference run takes the sample out: move the sample stage to sample_out_position_um, "

@@ -21,7 +21,7 @@ from app.engine.stage_sums import StageSums
 from app.engine.suspenders import Suspenders
 from app.pipeline import StepAccumulator, complex_field
 from app.storage.runfile import RunWriter
-from drivers.interfaces import InterlockError
+from drivers.interfaces import DeviceTimeout, InterlockError
 
 
 class Suspended(Exception):
@@ -108,6 +108,8 @@ class Acquisition:
         if stage.laser_on:
             bench.laser.set_power_w(self.plan.laser_power_w)
             bench.laser.set_emission(True)
+            bench.laser.wait_until_power_settled(tolerance_fraction=cal.laser_settle_fraction,
+                                                 timeout_s=cal.laser_settle_timeout_s)
         else:
             bench.laser.set_emission(False)
 
@@ -213,8 +215,14 @@ class Acquisition:
 
     def _recheck(self, stage: Stage) -> str | None:
         """Look at the bench without accumulating: laser power, a frame, a cycle of N frames."""
-        bench = self.bench
+        bench, cfg = self.bench, self.suspenders.config
         if stage.laser_on:
+            if cfg.laser_power:  # give the laser time to recover, on its own clock (simulated or real)
+                try:
+                    bench.laser.wait_until_power_settled(tolerance_fraction=cfg.laser_power_tolerance,
+                                                         timeout_s=max(cfg.recheck_interval_s, 0.05))
+                except DeviceTimeout:
+                    pass  # still out of tolerance: reported just below
             problem = self.suspenders.check_laser(self.plan.laser_power_w, bench.laser.measured_power_w())
             if problem:
                 return problem

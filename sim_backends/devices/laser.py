@@ -97,6 +97,12 @@ class SimLaser(SimDeviceMixin, Laser):
         with self.world.lock:
             return self.world.pump_power_w()
 
+    def _clock_s(self) -> float:
+        return self.world.clock_s  # waiting for the ramp passes simulated time
+
+    def _wait_s(self, seconds: float) -> None:
+        self.world.advance(seconds)
+
     def power_limits_w(self) -> tuple[float, float]:
         return 0.0, self.max_power_w
 
