@@ -128,7 +128,9 @@ def _quicklooks(result, path: Path, stream) -> None:
     phase = result.results.get("phase")
     if phase is not None and phase.ndim == 2:
         mask = result.results.get("mask")
-        save_phase_png(path.with_name(f"{path.stem}-phase.png"), phase, None if mask is None else mask.astype(bool))
+        amplitude = result.results.get("amplitude")
+        save_phase_png(path.with_name(f"{path.stem}-phase.png"), phase, None if mask is None else mask.astype(bool),
+                       amplitude if amplitude is not None and amplitude.shape == phase.shape else None)
         written.append("phase")
     if written:
         print(f"qiup: quick-looks {path.parent / path.stem}-{{{','.join(written)}}}.png", file=stream)

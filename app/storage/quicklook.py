@@ -16,11 +16,16 @@ def save_magnitude_png(path: Path, data: np.ndarray, *, vmax: float | None = Non
     Image.fromarray((gray * 255).astype(np.uint8), mode="L").save(path)
 
 
-def save_phase_png(path: Path, phase_rad: np.ndarray, mask: np.ndarray | None = None) -> None:
-    """Phase on a cyclic colour wheel (-pi..pi -> hue), masked pixels black."""
+def save_phase_png(path: Path, phase_rad: np.ndarray, mask: np.ndarray | None = None,
+                   amplitude: np.ndarray | None = None) -> None:
+    """Phase on a cyclic colour wheel (-pi..pi -> hue), masked pixels black; with ``amplitude`` the
+    brightness follows |t| (a complex-image display), so the phase of opaque regions, pure noise,
+    does not dominate the picture."""
     hue = (np.nan_to_num(phase_rad) + np.pi) / (2 * np.pi)
     angles = 2 * np.pi * (hue[..., None] - np.array([0.0, 1 / 3, 2 / 3]))
     rgb = 0.5 + 0.5 * np.cos(angles)
+    if amplitude is not None:
+        rgb *= np.clip(np.nan_to_num(amplitude), 0.0, 1.0)[..., None]
     if mask is not None:
         rgb[~mask] = 0.0
     Image.fromarray((rgb * 255).astype(np.uint8), mode="RGB").save(path)

@@ -56,7 +56,8 @@ def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any]) -
     pngs = [Path(f"{stem}-{name}.png") for name in ("visibility", "amplitude", "phase", "phase_unwrapped")]
     save_magnitude_png(pngs[0], recon.visibility)
     save_magnitude_png(pngs[1], recon.amplitude, vmax=1.2 if recon.reference_visibility is not None else None)
-    save_phase_png(pngs[2], recon.phase_rad, recon.mask)
+    save_phase_png(pngs[2], recon.phase_rad, recon.mask,
+                   recon.amplitude if recon.reference_visibility is not None else None)
     unwrapped = recon.phase_unwrapped_rad
     span = unwrapped[recon.mask] if recon.mask.any() else np.zeros(1)
     scaled = (unwrapped - span.min()) if span.size else unwrapped
