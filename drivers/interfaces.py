@@ -43,6 +43,10 @@ class InterlockError(DeviceError):
     """The laser interlock is open (or tripped): emission is not possible."""
 
 
+class PowerNotSettled(DeviceTimeout):
+    """The laser answered, but its output power did not reach the setpoint in time."""
+
+
 class FeatureNotSupported(DeviceError):
     """The device lacks a feature (e.g. a camera without an ExposureTime node)."""
 
@@ -162,19 +166,22 @@ class Laser(Device):
         """True when the interlock permits emission."""
 
     def wait_until_power_settled(self, *, tolerance_fraction: float = 0.01, timeout_s: float = 30.0,
-                                 poll_interval_s: float = 0.05) -> float:
+                                 poll_interval_s: float = 0.05, checkpoint=None) -> float:
         """Block until the measured power is within ``tolerance_fraction`` of the setpoint and return it.
 
         Lasers ramp up after emission on; frames taken during the ramp would give the phase steps
-        unequal brightness. DeviceTimeout if the power has not settled within ``timeout_s``.
+        unequal brightness. PowerNotSettled if the power has not settled within ``timeout_s``.
+        ``checkpoint`` (e.g. the runner's abort check) is called between polls and may raise.
         """
         start = self._clock_s()
         while True:
             setpoint, measured = self.power_setpoint_w(), self.measured_power_w()
             if setpoint > 0 and abs(measured - setpoint) <= tolerance_fraction * setpoint:
                 return measured
+            if checkpoint is not None:
+                checkpoint()
             if self._clock_s() - start >= timeout_s:
-                raise DeviceTimeout(
+                raise PowerNotSettled(
                     f"output power {measured * 1e3:.2f} mW did not settle within {100 * tolerance_fraction:g} % "
                     f"of the setpoint {setpoint * 1e3:.2f} mW in {timeout_s:g} s", device=self.name)
             self._wait_s(poll_interval_s)

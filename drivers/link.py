@@ -64,6 +64,8 @@ class DeadlineSerialAdapter(SerialAdapter):
     def _write(self, command: str, **kwargs) -> None:
         self.restart_deadline()
         with link_errors(self.device, f"sending {command!r}"):
+            # A reply that arrived after an earlier timeout must not be read as this command's answer.
+            self.connection.reset_input_buffer()
             super()._write(command, **kwargs)
 
     def _read(self, **kwargs) -> str:

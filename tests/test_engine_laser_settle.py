@@ -1,6 +1,8 @@
 """Frames are taken only once the pump has ramped to its setpoint; a laser that never gets there
 fails the run cleanly (laser off, data on disk)."""
 
+import time
+
 import h5py
 import numpy as np
 import pytest
@@ -60,3 +62,20 @@ def test_a_pump_dip_suspends_the_run_until_the_laser_has_recovered(tmp_path):
     assert any("suspended: laser power" in w for w in warnings) and any("resumed" in w for w in warnings)
     with h5py.File(result.path, "r") as h5:
         assert h5["runs/sample/counts"][()].tolist() == [4, 4, 4, 4]  # the dimmed cycle was repeated
+
+
+def test_abort_is_honoured_while_waiting_for_the_pump(tmp_path, monkeypatch):
+    """A pump that never settles must not hold the run (and the beam) for the whole settle timeout."""
+    monkeypatch.setattr(SimLaser, "measured_power_w", lambda self: 0.5 * self.power_setpoint_w())
+    monkeypatch.setattr(SimLaser, "_wait_s", lambda self, seconds: time.sleep(0.01))  # polls in wall time
+    monkeypatch.setattr(SimLaser, "_clock_s", lambda self: time.monotonic())
+    with open_bench(small_loaded(tmp_path)) as bench:
+        runner = Runner(bench)
+        runner.start("phase-stepping", {"frames_per_step": 1}, path=tmp_path / "run.h5")
+        time.sleep(0.5)  # the dark stage is quick; the runner is now waiting for the pump (30 s timeout)
+        started = time.monotonic()
+        runner.abort()
+        runner.wait()
+        assert time.monotonic() - started < 5.0
+        assert bench.world.state.laser_emission is False
+    assert runner.result.status == "aborted"

@@ -86,7 +86,8 @@ def test_laser_off_after_an_exception_inside_the_run(tmp_path, captured_benches,
     assert "sample" not in runs
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT],
+                         ids=["ctrl-c", "sigterm", "sighup-terminal-closed", "sigquit"])
 def test_laser_off_after_ctrl_c_or_sigterm(tmp_path, captured_benches, monkeypatch, capsys, signum):
     fail_after(monkeypatch, 12, lambda: os.kill(os.getpid(), signum))
     assert run(tmp_path) == 130
@@ -98,13 +99,61 @@ def test_laser_off_after_ctrl_c_or_sigterm(tmp_path, captured_benches, monkeypat
 
 
 def test_laser_off_when_a_device_fails_to_connect(monkeypatch):
+    """A laser left emitting (e.g. by the last session) is switched off when a later device fails."""
     from app.config import load_config
-    from sim_backends.devices import SimSlm
+    from sim_backends.devices import SimLaser, SimSlm
+
+    worlds = []
+    original_connect = SimLaser.connect
+
+    def connect_to_an_emitting_laser(self):
+        original_connect(self)
+        self.world.state.laser_emission = True
+        worlds.append(self.world)
 
     def broken_connect(self):
         raise DeviceTimeout("no answer", device="slm")
 
+    monkeypatch.setattr(SimLaser, "connect", connect_to_an_emitting_laser)
     monkeypatch.setattr(SimSlm, "connect", broken_connect)
     with pytest.raises(DeviceTimeout):
         with bench_factory.open_bench(load_config(SIM_CONFIG)):
             pass
+    (world,) = worlds
+    assert world.state.laser_emission is False
+
+
+@pytest.fixture
+def laser_that_will_not_switch_off(monkeypatch):
+    """The laser stops answering once asked to switch off; close() cannot reach it either."""
+    from sim_backends.devices import SimLaser
+
+    original = SimLaser.set_emission
+
+    def set_emission(self, on):
+        if not on and self.world.state.laser_emission:
+            raise DeviceTimeout("no answer to emission off", device="laser")
+        original(self, on)
+
+    def close(self):
+        raise DeviceTimeout("no answer", device="laser")
+
+    monkeypatch.setattr(SimLaser, "set_emission", set_emission)
+    monkeypatch.setattr(SimLaser, "close", close)
+
+
+def test_ctrl_c_never_claims_the_laser_is_off_when_it_did_not_confirm(tmp_path, captured_benches, monkeypatch,
+                                                                    capsys, laser_that_will_not_switch_off):
+    fail_after(monkeypatch, 12, lambda: os.kill(os.getpid(), signal.SIGINT))
+    assert run(tmp_path) == 130
+    err = capsys.readouterr().err
+    assert "LASER EMISSION NOT CONFIRMED OFF" in err and "laser is off" not in err
+    (path,) = tmp_path.glob("*.h5")
+    with h5py.File(path, "r") as h5:
+        assert any(b"NOT CONFIRMED OFF" in m for m in h5["log"]["message"][()])
+
+
+def test_a_completed_run_whose_laser_does_not_confirm_off_is_an_error(tmp_path, captured_benches, capsys,
+                                                                      laser_that_will_not_switch_off):
+    assert run(tmp_path) == 3
+    assert "LASER EMISSION NOT CONFIRMED OFF" in capsys.readouterr().err

@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    signal.signal(signal.SIGTERM, _terminate_gracefully)
+    # A closed terminal or SSH session (SIGHUP), SIGTERM and SIGQUIT must run every cleanup as Ctrl-C
+    # does: their default action kills the process with the laser still emitting.
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, _terminate_gracefully)
     try:
         return int(args.handler(args) or 0)
     except (ConfigError, ParameterError, CliError) as exc:
@@ -52,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     except DeviceError as exc:
         print(f"qiup: device error: {exc}", file=sys.stderr)
         return 3
-    except KeyboardInterrupt:
-        print("\nqiup: interrupted; laser is off, data taken so far is on disk", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        if getattr(exc, "laser_off_confirmed", True):
+            print("\nqiup: interrupted; laser is off, data taken so far is on disk", file=sys.stderr)
+        else:
+            print("\nqiup: interrupted; data taken so far is on disk.\n"
+                  "qiup: LASER EMISSION NOT CONFIRMED OFF: switch the laser off at the device", file=sys.stderr)
         return 130

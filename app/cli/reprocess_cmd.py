@@ -149,4 +149,4 @@ def _from_run_file(args) -> dict:
     return {"source": path, "sample": runs["sample"], "reference": runs.get("reference"), "dark": runs.get("dark"),
             "stored_step_phases": None if stored_phases is None else np.asarray(stored_phases, float),
             "gain": float(camera.get("gain_e_per_adu", 1.0)), "read_noise": float(camera.get("read_noise_e", 0.0)),
-            "min_ref_v": float(params.get("min_reference_visibility", 0.05) or 0.05)}
+            "min_ref_v": float(params.get("min_reference_visibility", 0.05))}

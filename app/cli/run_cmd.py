@@ -75,13 +75,30 @@ def run_sequence(config_path: Path, sequence: str, param_pairs: list[str], out_d
     return path
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or a termination signal during a run; says whether the laser confirmed emission off."""
+
+    def __init__(self, *, laser_off_confirmed: bool):
+        super().__init__("interrupted")
+        self.laser_off_confirmed = laser_off_confirmed
+
+
 def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, stream) -> list[Path]:
     from app.bench_factory import open_bench
+    from app.cli import CliError
     from app.config import load_config
     from app.engine import Runner
+    from app.engine.runner import LASER_NOT_CONFIRMED
+    from drivers.interfaces import DeviceError
 
     loaded = load_config(config_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".qiup-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise CliError(f"--out {out_dir}: cannot write run files there ({exc.strerror or exc})") from None
     paths: list[Path] = []
     with open_bench(loaded) as bench:
         runner = Runner(bench)
@@ -94,9 +111,13 @@ def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, st
             printer.reset()
             try:
                 result = runner.run(name, params, path=path)
+            except KeyboardInterrupt as exc:
+                raise Interrupted(laser_off_confirmed=runner.result is None or runner.result.laser_off_confirmed) from exc
             finally:
                 if runner.result is not None and path is not None:
                     print(f"qiup: run file {path} ({runner.result.status})", file=stream)
+            if not result.laser_off_confirmed:
+                raise DeviceError(LASER_NOT_CONFIRMED, device="laser")
             paths.append(path)
             if path is not None and result.status == "complete":
                 _quicklooks(result, path, stream)

@@ -21,7 +21,10 @@ from app.engine.stage_sums import StageSums
 from app.engine.suspenders import Suspenders
 from app.pipeline import StepAccumulator, complex_field
 from app.storage.runfile import RunWriter
-from drivers.interfaces import DeviceTimeout, InterlockError
+from drivers.interfaces import InterlockError, PowerNotSettled
+
+
+VISIBILITY_CHECKED_STAGES = ("reference", "sample")  # where low visibility means misalignment
 
 
 class Suspended(Exception):
@@ -76,7 +79,10 @@ class Acquisition:
                 self._enter_stage(stage)
                 current = stage
             if block.step == 0 or cycle_start is None:
-                cycle_start = (i - block.step, self._frames_done, StepAccumulator(stage.n_steps, plan.frame_shape))
+                # A rollback returns to the cycle's first block, or to the resume point if the run was
+                # resumed mid-cycle (the blocks before it are on disk and are not taken again).
+                first = max(i - block.step, self.start.block)
+                cycle_start = (first, self._frames_done, StepAccumulator(stage.n_steps, plan.frame_shape))
             try:
                 self._take_block(i, stage, block, cycle_start[2])
                 if block.step == stage.n_steps - 1:
@@ -109,7 +115,8 @@ class Acquisition:
             bench.laser.set_power_w(self.plan.laser_power_w)
             bench.laser.set_emission(True)
             bench.laser.wait_until_power_settled(tolerance_fraction=cal.laser_settle_fraction,
-                                                 timeout_s=cal.laser_settle_timeout_s)
+                                                 timeout_s=cal.laser_settle_timeout_s,
+                                                 checkpoint=self.control.checkpoint)
         else:
             bench.laser.set_emission(False)
 
@@ -158,7 +165,8 @@ class Acquisition:
             return
         dark = self.analysis.dark
         means = cycle_acc.mean_frames(dark)
-        self._raise_if(self.suspenders.check_visibility(means, stage.step_phases_rad))
+        if stage.kind in VISIBILITY_CHECKED_STAGES:  # a delay far from any reflector has V ~ 0 by design
+            self._raise_if(self.suspenders.check_visibility(means, stage.step_phases_rad))
         if stage.phase_lock:
             self._phase_lock(stage, cycle, means)
 
@@ -220,14 +228,15 @@ class Acquisition:
             if cfg.laser_power:  # give the laser time to recover, on its own clock (simulated or real)
                 try:
                     bench.laser.wait_until_power_settled(tolerance_fraction=cfg.laser_power_tolerance,
-                                                         timeout_s=max(cfg.recheck_interval_s, 0.05))
-                except DeviceTimeout:
-                    pass  # still out of tolerance: reported just below
+                                                         timeout_s=max(cfg.recheck_interval_s, 0.05),
+                                                         checkpoint=self.control.raise_if_aborted)
+                except PowerNotSettled:
+                    pass  # still out of tolerance: reported just below (a dead link still raises)
             problem = self.suspenders.check_laser(self.plan.laser_power_w, bench.laser.measured_power_w())
             if problem:
                 return problem
         probe = StepAccumulator(stage.n_steps, self.plan.frame_shape)
-        steps = range(stage.n_steps) if self.suspenders.config.visibility and stage.kind not in ("dark", "sweep") else [0]
+        steps = range(stage.n_steps) if self.suspenders.config.visibility and stage.kind in VISIBILITY_CHECKED_STAGES else [0]
         for k in steps:
             bench.phase_piezo.move_to(stage.piezo_v[k] + self.offset.get(stage.label, 0.0))
             bench.phase_piezo.wait_settled()

@@ -46,6 +46,11 @@ class Control:
         return self._abort.is_set()
 
     # -- worker side ------------------------------------------------------------------------------
+    def raise_if_aborted(self) -> None:
+        """For waits that must stay interruptible but are not a place to pause (e.g. a suspension)."""
+        if self._abort.is_set():
+            raise Aborted(self.abort_reason)
+
     def checkpoint(self) -> None:
         """Between frames: raise Aborted if asked to; block here while paused."""
         if self._abort.is_set():

@@ -41,6 +41,7 @@ class RunResult:
     results: dict[str, np.ndarray] = field(default_factory=dict)
     error: str | None = None
     plan: Plan | None = None
+    laser_off_confirmed: bool = True  # False: the laser did not confirm emission off at the end
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.results[name]
@@ -213,7 +214,9 @@ class Runner:
             self._emit.error.emit(error)
             log.info("run failed: %s", error)
         finally:
-            _laser_off(self.bench)
+            laser_off = _laser_off(self.bench)
+            if not laser_off:
+                log.critical(LASER_NOT_CONFIRMED)
             try:
                 self.bench.camera.stop()
             except Exception as exc:  # noqa: BLE001
@@ -222,13 +225,16 @@ class Runner:
                 try:
                     for failure in self._emit.failures.values():
                         writer.log("warning", failure)
+                    if not laser_off:
+                        writer.log("error", LASER_NOT_CONFIRMED)
                     if error:
                         writer.log("error", error)
                     writer.finish(status)
                 except Exception as exc:  # noqa: BLE001 - the file keeps what was flushed before
                     log.error("closing the run file failed: %s", exc)
                     error = error or f"closing the run file failed: {exc}"
-            self.result = RunResult(sequence, status, writer.path if writer else None, results, error, plan)
+            self.result = RunResult(sequence, status, writer.path if writer else None, results, error, plan,
+                                    laser_off_confirmed=laser_off)
             try:
                 self._set_state(RunState.FAILED if status == "failed" else RunState.DONE)
             finally:
@@ -257,13 +263,19 @@ class Runner:
         self._emit.warning.emit(message)
 
 
-def _laser_off(bench) -> None:
-    """Emission off; if the laser does not answer, close it (the contract's last resort)."""
+LASER_NOT_CONFIRMED = "LASER EMISSION NOT CONFIRMED OFF: switch the laser off at the device"
+
+
+def _laser_off(bench) -> bool:
+    """Emission off and confirmed by query; if the laser does not answer, close it (the contract's
+    last resort). Returns False when nobody can vouch that emission is off."""
     try:
         bench.laser.set_emission(False)
+        return not bench.laser.emission_on()
     except Exception as exc:  # noqa: BLE001
         log.error("laser emission off failed (%s); closing the laser", exc)
         try:
             bench.laser.close()
         except Exception as exc2:  # noqa: BLE001
             log.error("laser close failed: %s", exc2)
+        return False
