@@ -27,6 +27,8 @@ from drivers.interfaces import (
 
 _BIT_DEPTH = {"Mono8": 8, "Mono10": 10, "Mono12": 12, "Mono14": 14, "Mono16": 16}
 
+STALE_FRAME_MARGIN_S = 0.01  # transfer latency allowed for when deciding a frame was exposed after a move
+
 
 class GenicamCamera(Camera):
     """One GenTL device; ``pixel_format`` is applied at connect when the device offers it."""
@@ -48,6 +50,7 @@ class GenicamCamera(Camera):
         self._harvester: Any = None
         self._acquirer: Any = None
         self._trigger: TriggerMode = "free_run"
+        self._fresh: Frame | None = None  # kept by discard_stale_frames for the next read_frame
         self._frames_read = 0
 
     # ------------------------------------------------------------------ life cycle
@@ -226,13 +229,43 @@ class GenicamCamera(Camera):
             self._acquirer.start()
 
     def stop(self) -> None:
+        self._fresh = None
         if self._acquirer is not None and self._acquirer.is_acquiring():
             self._acquirer.stop()
+
+    def discard_stale_frames(self, timeout_s: float = 5.0) -> int:
+        """Free run: drop queued frames and the one in exposure, i.e. every frame that arrives less
+        than one frame period (plus a latency margin) after this call."""
+        self.require_connected()
+        if self._trigger == "software" or not self._acquirer.is_acquiring():
+            return 0
+        earliest = time.monotonic() + self._frame_period_s() + STALE_FRAME_MARGIN_S
+        deadline = earliest + timeout_s
+        dropped = 0
+        while True:
+            frame = self._fetch(max(deadline - time.monotonic(), 0.001))
+            if time.monotonic() >= earliest:
+                self._fresh = frame
+                return dropped
+            dropped += 1
+
+    def _frame_period_s(self) -> float:
+        if self.has_feature("AcquisitionFrameRate"):
+            return 1.0 / float(self.get_feature("AcquisitionFrameRate"))
+        if self.has_feature("ExposureTime"):
+            return float(self.get_feature("ExposureTime")) * 1e-6
+        return 0.1  # unknown: a conservative sCMOS frame period
 
     def read_frame(self, timeout_s: float = 5.0) -> Frame:
         self.require_connected()
         if not self._acquirer.is_acquiring():
             raise DeviceError("read_frame() before start()", device=self.name)
+        if self._fresh is not None:  # the first frame after discard_stale_frames()
+            frame, self._fresh = self._fresh, None
+            return frame
+        return self._fetch(timeout_s)
+
+    def _fetch(self, timeout_s: float) -> Frame:
         from genicam.gentl import TimeoutException
 
         try:

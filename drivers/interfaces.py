@@ -311,6 +311,12 @@ class Camera(Device):
         """Sensor temperature where the camera reports one."""
         return None
 
+    def discard_stale_frames(self, timeout_s: float = 5.0) -> int:
+        """After an actuator moved: drop frames whose exposure began before this call (free run
+        queues them), so the next ``read_frame`` shows the new state. Returns how many were dropped.
+        Cameras that expose on request (software trigger, the simulator) have none to drop."""
+        return 0
+
     def continue_frame_numbering(self, last_frame_id: int) -> None:
         """After a restart, number the next frame ``last_frame_id + 1``. Cameras whose frame counter
         lives in hardware ignore this; a simulated camera also continues its noise sequence."""

@@ -125,6 +125,7 @@ class Acquisition:
         piezo = stage.piezo_v[block.step] + self.offset.get(stage.label, 0.0)
         bench.phase_piezo.move_to(piezo)
         bench.phase_piezo.wait_settled()
+        bench.camera.discard_stale_frames(timeout_s=self.plan.frame_timeout_s)  # free run queues old frames
         if stage.laser_on and not bench.laser.interlock_closed():
             raise InterlockError("the interlock opened during the run; emission stopped", device=bench.laser.name)
         power_w = bench.laser.measured_power_w()
@@ -240,6 +241,7 @@ class Acquisition:
         for k in steps:
             bench.phase_piezo.move_to(stage.piezo_v[k] + self.offset.get(stage.label, 0.0))
             bench.phase_piezo.wait_settled()
+            bench.camera.discard_stale_frames(timeout_s=self.plan.frame_timeout_s)
             frame = bench.camera.read_frame(timeout_s=self.plan.frame_timeout_s)
             problem = self.suspenders.check_saturation(frame.data)
             if problem:

@@ -95,3 +95,21 @@ def test_bad_producer_or_serial_is_a_clear_error(tmp_path):
         GenicamCamera(producer_path=tmp_path / "missing.cti").connect()
     with pytest.raises(DeviceNotConnected, match="cannot open camera"):
         GenicamCamera(producer_path=viky_producer_path(), serial_number="no-such-serial").connect()
+
+
+def test_free_run_queues_stale_frames_and_discard_drops_them(camera):
+    """Frames exposed before a move wait in the queue; after discard_stale_frames the next frame
+    was exposed after the call (at 100 Hz, a 0.3 s pause produces ~30 frames)."""
+    camera.set_roi(Roi(x=0, y=0, width=128, height=128))
+    camera.set_frame_rate_hz(100.0)
+    camera.start()
+    first = camera.read_frame(timeout_s=1.0).frame_id
+    time.sleep(0.3)  # the piezo moves here
+    stale = camera.read_frame(timeout_s=1.0).frame_id
+    assert stale - first <= 5, "without discarding, the next frame is one exposed before the move"
+    time.sleep(0.3)
+    called = camera.discard_stale_frames()
+    fresh = camera.read_frame(timeout_s=1.0).frame_id
+    camera.stop()
+    assert called >= 1
+    assert fresh - stale >= 25, "after discarding, the next frame was exposed after the move"
