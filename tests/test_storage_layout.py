@@ -107,3 +107,33 @@ def test_unknown_or_foreign_files_are_one_line_errors(tmp_path, capsys):
     assert "not a qiup run file" in capsys.readouterr().err
     assert main(["info", str(tmp_path / "missing.h5")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_reader_holding_the_file_does_not_spoil_the_end_of_the_run(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from app.bench_factory import open_bench
+    from app.engine import Runner
+    from tests.helpers import ROOT
+    from tests.test_engine_fixtures import small_loaded
+
+    path = tmp_path / "watched.h5"
+    watcher = ("import sys, time\nfrom app.storage import open_run_file\n"
+               "with open_run_file(sys.argv[1]) as h5:\n    print('open', flush=True)\n    time.sleep(30)\n")
+    with open_bench(small_loaded(tmp_path)) as bench:
+        runner = Runner(bench)
+        runner.start("phase-stepping", {"frames_per_step": 400}, path=path)
+        while not path.exists() or runner.state.value != "running":
+            time.sleep(0.01)
+        reader = subprocess.Popen([sys.executable, "-c", watcher, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        try:
+            assert reader.stdout.readline().strip() == "open"  # a notebook watches the run
+            result = runner.wait()
+        finally:
+            reader.kill()
+            reader.wait()
+    assert result.status == "complete" and result.error is None
+    with open_run_file(path) as h5:
+        assert h5["status"][()] == b"complete"

@@ -11,6 +11,7 @@ attribute and closes; afterwards the file opens with any HDF5 reader.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -20,6 +21,8 @@ from typing import Any
 
 import h5py
 import numpy as np
+
+_log = logging.getLogger(__name__)
 
 STATUSES = ("running", "complete", "aborted", "failed")
 FORMAT_VERSION = 2
@@ -148,9 +151,13 @@ class RunWriter:
             return
         self.set_status(status)
         self._h5.close()
-        with h5py.File(self.path, "r+") as h5:  # out of SWMR: attributes may change again
-            h5.attrs["status"] = status
-            h5.attrs["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        try:
+            with h5py.File(self.path, "r+") as h5:  # out of SWMR: attributes may change again
+                h5.attrs["status"] = status
+                h5.attrs["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        except OSError as exc:  # a live reader (qiup info, a notebook) holds the file: /status is final
+            _log.warning("%s: root status attribute not updated while a reader has the file open (%s); "
+                         "/status says %r", self.path, exc, status)
 
     def close_without_status(self) -> None:
         """Close as a crash would leave it (used by tests and by resume's hand-over)."""
