@@ -117,3 +117,41 @@ def parse_float(text: str, *, device: str, what: str) -> float:
         return float(text)
     except (TypeError, ValueError):
         raise DeviceError(f"{what}: expected a number, got {text!r}", device=device) from None
+
+
+class SerialLinkMixin:
+    """Life cycle of a driver that owns one :class:`DeadlineSerialAdapter` (the serial stages):
+    ``connected``, opening with a handshake that closes the port again if it fails, releasing it."""
+
+    name: str
+    port: str
+    baudrate: int
+    timeout_s: float
+    _adapter: DeadlineSerialAdapter | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._adapter is not None
+
+    def _open_link(self, handshake, *, termination: str) -> None:
+        """Open the port, flush it and run ``handshake()``; on any failure release the port and re-raise."""
+        if self.connected:
+            return
+        connection = open_port(self.port, baudrate=self.baudrate, timeout_s=self.timeout_s, device=self.name)
+        self._adapter = DeadlineSerialAdapter(connection, device=self.name, timeout_s=self.timeout_s,
+                                              read_termination=termination, write_termination=termination)
+        try:
+            self._adapter.flush_read_buffer()
+            handshake()
+        except Exception:
+            self._release_link()
+            raise
+
+    def _release_link(self) -> None:
+        if self._adapter is not None:
+            self._adapter.close()
+            self._adapter = None
+
+    def _require_adapter(self) -> DeadlineSerialAdapter:
+        self.require_connected()
+        return self._adapter

@@ -13,13 +13,13 @@ import time
 from typing import Any
 
 from drivers.interfaces import DeviceError, DeviceIdentity, Stage
-from drivers.link import DeadlineSerialAdapter, link_errors, open_port, parse_float
+from drivers.link import DeadlineSerialAdapter, SerialLinkMixin, link_errors, parse_float
 
 _BRACKETED = re.compile(r"\[\s*([-+0-9.eE]+)\s*\]")
 _PLAIN = re.compile(r"^\s*([-+]?[0-9]+(?:\.[0-9]*)?)\s*$")
 
 
-class Mdt693bPiezo(Stage):
+class Mdt693bPiezo(SerialLinkMixin, Stage):
     """One channel (x, y or z) of an MDT693B, or the MDT694B's single channel (x)."""
 
     unit = "V"
@@ -77,37 +77,19 @@ class Mdt693bPiezo(Stage):
         return parse_float(match.group(1), device=self.name, what=command)
 
     # ------------------------------------------------------------------ life cycle
-    @property
-    def connected(self) -> bool:
-        return self._adapter is not None
-
     def connect(self) -> None:
-        if self.connected:
-            return
-        connection = open_port(self.port, baudrate=self.baudrate, timeout_s=self.timeout_s, device=self.name)
-        self._adapter = DeadlineSerialAdapter(
-            connection, device=self.name, timeout_s=self.timeout_s, read_termination="\r", write_termination="\r"
-        )
-        try:
-            self._adapter.flush_read_buffer()
-            self.transact("echo=0")
-            self._identity = self._read_identity()
-            low = self.query_value(f"{self.channel}min?")
-            high = min(self.query_value(f"{self.channel}max?"), self.query_value("vlimit?"))
-            self._device_limits_v = (low, high)
-        except Exception:
-            self.close()
-            raise
+        self._open_link(self._handshake, termination="\r")
+
+    def _handshake(self) -> None:
+        self.transact("echo=0")
+        self._identity = self._read_identity()
+        low = self.query_value(f"{self.channel}min?")
+        high = min(self.query_value(f"{self.channel}max?"), self.query_value("vlimit?"))
+        self._device_limits_v = (low, high)
 
     def close(self) -> None:
         """Release the port; the output voltage stays where it is (a piezo holds no hazard)."""
-        if self._adapter is not None:
-            self._adapter.close()
-            self._adapter = None
-
-    def _require_adapter(self) -> DeadlineSerialAdapter:
-        self.require_connected()
-        return self._adapter
+        self._release_link()
 
     def _read_identity(self) -> DeviceIdentity:
         text = self.transact("id?")

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from drivers.interfaces import DeviceError, DeviceIdentity, DeviceTimeout, Stage
-from drivers.link import DeadlineSerialAdapter, link_errors, open_port, parse_float
+from drivers.link import DeadlineSerialAdapter, SerialLinkMixin, link_errors, parse_float
 
 #: GCS controller error codes a delay stage meets (PI GCS error list), code -> meaning.
 GCS_ERRORS: dict[int, str] = {
@@ -38,7 +38,7 @@ class GcsError(DeviceError):
         super().__init__(f"GCS error {code} after {command!r}: {meaning}", device=device)
 
 
-class PiGcsStage(Stage):
+class PiGcsStage(SerialLinkMixin, Stage):
     """One axis of a PI GCS controller, servo on while connected."""
 
     unit = "um"
@@ -107,38 +107,20 @@ class PiGcsStage(Stage):
         raise DeviceError(f"{command}: no value for axis {self.axis!r} in the reply", device=self.name)
 
     # ------------------------------------------------------------------ life cycle
-    @property
-    def connected(self) -> bool:
-        return self._adapter is not None
-
     def connect(self) -> None:
-        if self.connected:
-            return
-        connection = open_port(self.port, baudrate=self.baudrate, timeout_s=self.timeout_s, device=self.name)
-        self._adapter = DeadlineSerialAdapter(
-            connection, device=self.name, timeout_s=self.timeout_s, read_termination="\n", write_termination="\n"
-        )
-        try:
-            self._adapter.flush_read_buffer()
-            self._identity = _parse_idn(" ".join(self.query("*IDN?")))
-            self.error_code()  # clear a stale error
-            low = parse_float(self.axis_value("TMN?"), device=self.name, what="TMN?")
-            high = parse_float(self.axis_value("TMX?"), device=self.name, what="TMX?")
-            self._device_limits_um = (low, high)
-            self.command(f"SVO {self.axis} 1")
-        except Exception:
-            self.close()
-            raise
+        self._open_link(self._handshake, termination="\n")
+
+    def _handshake(self) -> None:
+        self._identity = _parse_idn(" ".join(self.query("*IDN?")))
+        self.error_code()  # clear a stale error
+        low = parse_float(self.axis_value("TMN?"), device=self.name, what="TMN?")
+        high = parse_float(self.axis_value("TMX?"), device=self.name, what="TMX?")
+        self._device_limits_um = (low, high)
+        self.command(f"SVO {self.axis} 1")
 
     def close(self) -> None:
         """Release the port; the servo stays on and holds the position."""
-        if self._adapter is not None:
-            self._adapter.close()
-            self._adapter = None
-
-    def _require_adapter(self) -> DeadlineSerialAdapter:
-        self.require_connected()
-        return self._adapter
+        self._release_link()
 
     # ------------------------------------------------------------------ Stage contract
     def identity(self) -> DeviceIdentity:
