@@ -117,22 +117,23 @@ def plan_reference(p: P.ReferenceParams, facts: BenchFacts) -> Plan:
                  _dark_results(facts) + _reference_results(facts))
 
 
-def plan_phase_stepping(p: P.PhaseSteppingParams, facts: BenchFacts) -> Plan:
-    stages = [_dark(p.n_dark_frames(), facts)]
-    results = _dark_results(facts)
+def _dark_then_reference(p, facts) -> tuple[list, list[ResultSpec]]:
+    """The stages every object measurement starts with: dark (laser off), then the reference if asked."""
+    stages, results = [_dark(p.n_dark_frames(), facts)], _dark_results(facts)
     if p.reference:
         stages.append(_reference(p, facts))
         results += _reference_results(facts)
+    return stages, results
+
+
+def plan_phase_stepping(p: P.PhaseSteppingParams, facts: BenchFacts) -> Plan:
+    stages, results = _dark_then_reference(p, facts)
     stages.append(_stepped("sample", "sample", p, facts, sample_in=_sample_in(facts)))
     return _plan("phase-stepping", p, facts, stages, results + _object_results(facts))
 
 
 def plan_time_series(p: P.TimeSeriesParams, facts: BenchFacts) -> Plan:
-    stages = [_dark(p.n_dark_frames(), facts)]
-    results = _dark_results(facts)
-    if p.reference:
-        stages.append(_reference(p, facts))
-        results += _reference_results(facts)
+    stages, results = _dark_then_reference(p, facts)
     for t in range(p.repeats):
         stages.append(_stepped(f"sample_{t:04d}", "sample", p, facts, sample_in=_sample_in(facts),
                                start_after_s=t * p.interval_s, index=t))
