@@ -15,6 +15,7 @@ from typing import Any
 from app.config import LoadedConfig
 from app.config import devices as cfg
 from drivers.interfaces import SLM, Camera, Device, Laser, Stage
+from drivers.ownership import BenchOwnership
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class Bench:
     camera: Camera
     sample_stage: Stage | None = None
     world: Any = None  # the simulated world when any device is simulated (ground truth for tests)
+    ownership: BenchOwnership = field(default_factory=BenchOwnership)  # who may move it (decision 0040)
 
     def devices(self) -> dict[str, Device]:
         found = {
