@@ -33,3 +33,8 @@ class PowerNotSettled(DeviceTimeout):
 
 class FeatureNotSupported(DeviceError):
     """The device lacks a feature (e.g. a camera without an ExposureTime node)."""
+
+
+class CorruptReply(DeviceError):
+    """A reply arrived but is garbled (not ASCII, or not what the protocol says); retried once where
+    re-sending is safe (``drivers.link.retry_once_on_corrupt``)."""

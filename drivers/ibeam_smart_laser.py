@@ -8,11 +8,11 @@ is what the last emission attempt revealed (a ``%SYS`` message naming the interl
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from pymeasure.instruments.toptica import IBeamSmart
 
-from drivers.interfaces import DeviceError, DeviceIdentity, InterlockError
+from drivers.contracts import DeviceIdentity
+from drivers.errors import CorruptReply, DeviceError, InterlockError
 from drivers.serial_laser import SerialLaser
 
 _PYMEASURE_MAX_UW = 200_000.0  # the range pymeasure's channel power setting accepts
@@ -23,6 +23,7 @@ class IBeamSmartLaser(SerialLaser):
 
     read_termination = "\r\n"
     write_termination = "\r\n"
+    has_interlock_readout = False  # the protocol has no interlock query
 
     def __init__(self, *, port: str, max_power_w: float, channel: int = 2, baudrate: int = 115200,
                  timeout_s: float = 1.0, name: str = "laser"):
@@ -47,20 +48,22 @@ class IBeamSmartLaser(SerialLaser):
     def _channel(self):
         return getattr(self.instrument(), f"ch_{self.channel}")
 
-    # ------------------------------------------------------------------ Laser contract
-    def identity(self) -> DeviceIdentity:
+    # ------------------------------------------------------------------ hooks
+    def _identity_hw(self) -> DeviceIdentity:
         laser = self.instrument()
-        with self.guard("reading the identity"):
+
+        def read() -> DeviceIdentity:
             serial = str(laser.serial).removeprefix("SN:").strip()
             return DeviceIdentity(vendor="Toptica", model="iBeam smart", serial=serial, firmware=str(laser.version))
+        return self.io("reading the identity", read)
 
-    def set_emission(self, on: bool) -> None:
+    def _set_emission_hw(self, on: bool) -> None:
         laser = self.instrument()
         if not on:
-            with self.guard("switching emission off"):
-                laser.emission = False
+            self.io("switching emission off", self._send_emission_off)
             return
-        with self.guard("switching emission on"):
+
+        def switch_on() -> None:
             laser.write("di ext")  # CW: no external modulation
             laser.check_set_errors()
             self._channel().enabled = True
@@ -76,39 +79,30 @@ class IBeamSmartLaser(SerialLaser):
             if not laser.emission:
                 raise DeviceError("emission was switched on but the laser reports it off", device=self.name)
 
-    def emission_on(self) -> bool:
-        with self.guard("reading the emission state"):
-            return bool(self.instrument().emission)
+        self.io("switching emission on", switch_on)
 
-    def set_power_w(self, power_w: float) -> None:
-        self.check_power(power_w)
-        with self.guard(f"setting the power to {power_w * 1e3:g} mW"):
+    def _emission_on_hw(self) -> bool:
+        return self.io("reading the emission state", lambda: bool(self.instrument().emission))
+
+    def _set_power_w_hw(self, power_w: float) -> None:
+        def send() -> None:
             self._channel().power = power_w * 1e6
+        self.io(f"setting the power to {power_w * 1e3:g} mW", send)
         self._setpoint_w = power_w
 
-    def power_setpoint_w(self) -> float:
+    def _power_setpoint_w_hw(self) -> float:
         self.instrument()
         return self._setpoint_w
 
-    def measured_power_w(self) -> float:
-        with self.guard("measuring the power"):
+    def _measured_power_w_hw(self) -> float:
+        def read() -> float:
             value = self.instrument().power
             if isinstance(value, str):
-                raise DeviceError(f"measuring the power: expected a number, got {value!r}", device=self.name)
+                raise CorruptReply(f"measuring the power: expected a number, got {value!r}", device=self.name)
             return float(value) * 1e-6
+        return self.io("measuring the power", read)
 
-    def interlock_closed(self) -> bool:
+    def _interlock_closed_hw(self) -> bool:
         """False once an emission attempt was refused for the interlock (the protocol has no query)."""
         self.instrument()
         return not self._interlock_open_seen
-
-    def status(self) -> dict[str, Any]:
-        laser = self.instrument()
-        with self.guard("reading the status"):
-            return {
-                "emission": bool(laser.emission),
-                "power_setpoint_w": self._setpoint_w,
-                "power_w": self.measured_power_w(),
-                "interlock_closed": not self._interlock_open_seen,
-                "channel": self.channel,
-            }

@@ -3,16 +3,17 @@
 Protocol (Thorlabs manual): 115200 8N1, commands end with CR, replies end with a prompt (``>``;
 configurable since firmware and compatibility modes differ), values come in brackets. The controller
 clamps out-of-range setpoints silently, so this driver checks limits itself (config and the device's
-min/max/vlimit) and reads every setpoint back.
+min/max/vlimit) and reads every setpoint back. Open loop: a move is a voltage step, "moving" lasts the
+configured mechanical settle time, and there is nothing to stop (``has_stop`` is False). Every command
+used is a query or sets an absolute voltage, so a corrupted reply is retried once.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from typing import Any
-
-from drivers.interfaces import DeviceError, DeviceIdentity, Stage
+from drivers.contracts import DeviceIdentity, Stage
+from drivers.errors import CorruptReply, DeviceError
 from drivers.link import DeadlineSerialAdapter, SerialLinkMixin, link_errors, parse_float
 
 _BRACKETED = re.compile(r"\[\s*([-+0-9.eE]+)\s*\]")
@@ -23,6 +24,7 @@ class Mdt693bPiezo(SerialLinkMixin, Stage):
     """One channel (x, y or z) of an MDT693B, or the MDT694B's single channel (x)."""
 
     unit = "V"
+    closed_loop = False
 
     def __init__(
         self,
@@ -40,7 +42,7 @@ class Mdt693bPiezo(SerialLinkMixin, Stage):
     ):
         if channel not in ("x", "y", "z"):
             raise ValueError(f"channel must be x, y or z, not {channel!r}")
-        self.name = name
+        super().__init__(name)
         self.port = port
         self.channel = channel
         self.prompt = prompt
@@ -52,11 +54,15 @@ class Mdt693bPiezo(SerialLinkMixin, Stage):
         self._device_limits_v = (min_v, max_v)
         self._adapter: DeadlineSerialAdapter | None = None
         self._identity = DeviceIdentity(vendor="Thorlabs", model="MDT69xB")
-        self._last_move_s = 0.0
+        self._last_move_s = -1e9
 
     # ------------------------------------------------------------------ protocol
     def transact(self, command: str) -> str:
-        """Send ``command`` and return the reply text before the prompt, echo removed."""
+        """Send ``command`` and return the reply text before the prompt, echo removed; retried once
+        after a corrupted reply (queries and absolute settings only, both safe to repeat)."""
+        return self._retrying(lambda: self._transact_once(command), f"sending {command!r}")
+
+    def _transact_once(self, command: str) -> str:
         adapter = self._require_adapter()
         with link_errors(self.name, f"sending {command!r}"):
             adapter.write(command)
@@ -70,14 +76,17 @@ class Mdt693bPiezo(SerialLinkMixin, Stage):
         return reply
 
     def query_value(self, command: str) -> float:
-        reply = self.transact(command)
+        return self._retrying(lambda: self._query_value_once(command), f"querying {command!r}")
+
+    def _query_value_once(self, command: str) -> float:
+        reply = self._transact_once(command)
         match = _BRACKETED.search(reply) or _PLAIN.match(reply)
         if match is None:
-            raise DeviceError(f"{command!r}: expected a value in brackets, got {reply!r}", device=self.name)
+            raise CorruptReply(f"{command!r}: expected a value in brackets, got {reply!r}", device=self.name)
         return parse_float(match.group(1), device=self.name, what=command)
 
     # ------------------------------------------------------------------ life cycle
-    def connect(self) -> None:
+    def _connect_hw(self) -> None:
         self._open_link(self._handshake, termination="\r")
 
     def _handshake(self) -> None:
@@ -87,7 +96,7 @@ class Mdt693bPiezo(SerialLinkMixin, Stage):
         high = min(self.query_value(f"{self.channel}max?"), self.query_value("vlimit?"))
         self._device_limits_v = (low, high)
 
-    def close(self) -> None:
+    def _close_hw(self) -> None:
         """Release the port; the output voltage stays where it is (a piezo holds no hazard)."""
         self._release_link()
 
@@ -103,38 +112,31 @@ class Mdt693bPiezo(SerialLinkMixin, Stage):
             firmware=firmware.group(1) if firmware else "",
         )
 
-    # ------------------------------------------------------------------ Stage contract
-    def identity(self) -> DeviceIdentity:
-        self.require_connected()
+    # ------------------------------------------------------------------ Stage hooks
+    def _identity_hw(self) -> DeviceIdentity:
         return self._identity
 
-    def limits(self) -> tuple[float, float]:
+    def _limits(self) -> tuple[float, float]:
         (cfg_low, cfg_high), (dev_low, dev_high) = self.config_limits_v, self._device_limits_v
         return max(cfg_low, dev_low), min(cfg_high, dev_high)
 
-    def move_to(self, position: float, *, wait: bool = True) -> None:
-        self.require_connected()
-        self.check_in_limits(position)
+    def _move_to_hw(self, position: float) -> None:
         self.transact(f"{self.channel}voltage={position:.3f}")
         self._last_move_s = time.monotonic()
-        readback = self.position()
+        readback = self._position_hw()
         if abs(readback - position) > self.readback_tolerance_v:
             raise DeviceError(
                 f"set {position:.3f} V but the controller reads back {readback:.3f} V "
                 "(clamped by its limit switch or channel limits?)",
                 device=self.name,
             )
-        if wait:
-            self.wait_settled()
 
-    def position(self) -> float:
+    def _position_hw(self) -> float:
         return self.query_value(f"{self.channel}voltage?")
 
-    def wait_settled(self, timeout_s: float = 10.0) -> None:
+    def _is_moving_hw(self) -> bool:
         """Open loop: settling is the configured mechanical settle time after the last move."""
-        remaining = self._last_move_s + self.settle_time_s - time.monotonic()
-        if remaining > 0:
-            time.sleep(min(remaining, timeout_s))
+        return time.monotonic() < self._last_move_s + self.settle_time_s
 
-    def status(self) -> dict[str, Any]:
-        return {"channel": self.channel, "voltage_v": self.position(), "limits_v": self.limits()}
+    def _settle_eta_s(self) -> float | None:
+        return self._last_move_s + self.settle_time_s - time.monotonic()

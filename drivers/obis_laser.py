@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from drivers.interfaces import DeviceError, DeviceIdentity, InterlockError
+from drivers.contracts import DeviceIdentity
+from drivers.errors import DeviceError, InterlockError
 from drivers.obis_protocol import Obis, ObisError
 from drivers.serial_laser import SerialLaser
 
@@ -33,21 +32,19 @@ class ObisLaser(SerialLaser):
     def _send_emission_off(self) -> None:
         self.instrument().emission = False
 
-    # ------------------------------------------------------------------ Laser contract
-    def identity(self) -> DeviceIdentity:
+    # ------------------------------------------------------------------ hooks
+    def _identity_hw(self) -> DeviceIdentity:
         obis = self.instrument()
-        with self.guard("reading the identity"):
-            return DeviceIdentity(
-                vendor="Coherent", model=obis.model, serial=obis.serial_number, firmware=obis.firmware
-            )
+        return self.io("reading the identity", lambda: DeviceIdentity(
+            vendor="Coherent", model=obis.model, serial=obis.serial_number, firmware=obis.firmware))
 
-    def set_emission(self, on: bool) -> None:
+    def _set_emission_hw(self, on: bool) -> None:
         obis = self.instrument()
         if not on:
-            with self.guard("switching emission off"):
-                obis.emission = False
+            self.io("switching emission off", self._send_emission_off)
             return
-        with self.guard("switching emission on"):
+
+        def switch_on() -> None:
             if not obis.interlock_closed:
                 raise InterlockError("the interlock is open: emission is not possible", device=self.name)
             if obis.operating_mode != "CWP":
@@ -61,40 +58,30 @@ class ObisLaser(SerialLaser):
             if not obis.emission:
                 raise DeviceError("emission was switched on but the laser reports it off", device=self.name)
 
-    def emission_on(self) -> bool:
-        with self.guard("reading the emission state"):
-            return self.instrument().emission
+        self.io("switching emission on", switch_on)
 
-    def set_power_w(self, power_w: float) -> None:
-        self.check_power(power_w)
-        with self.guard(f"setting the power to {power_w * 1e3:g} mW"):
+    def _emission_on_hw(self) -> bool:
+        return self.io("reading the emission state", lambda: self.instrument().emission)
+
+    def _set_power_w_hw(self, power_w: float) -> None:
+        def send() -> None:
             self.instrument().power_setpoint_w = power_w
+        self.io(f"setting the power to {power_w * 1e3:g} mW", send)
 
-    def power_setpoint_w(self) -> float:
-        with self.guard("reading the power setpoint"):
-            return float(self.instrument().power_setpoint_w)
+    def _power_setpoint_w_hw(self) -> float:
+        return self.io("reading the power setpoint", lambda: float(self.instrument().power_setpoint_w))
 
-    def measured_power_w(self) -> float:
-        with self.guard("measuring the power"):
-            return float(self.instrument().power_w)
+    def _measured_power_w_hw(self) -> float:
+        return self.io("measuring the power", lambda: float(self.instrument().power_w))
 
-    def interlock_closed(self) -> bool:
-        with self.guard("reading the interlock"):
-            return self.instrument().interlock_closed
+    def _interlock_closed_hw(self) -> bool:
+        return self.io("reading the interlock", lambda: self.instrument().interlock_closed)
+
+    def _fault_hw(self) -> str | None:
+        code = self.fault_code()
+        return None if code == 0 else f"fault word 0x{code:08X}"
 
     def fault_code(self) -> int:
         """The OBIS fault word (0 = no fault)."""
-        with self.guard("reading the fault word"):
-            return self.instrument().fault_code
-
-    def status(self) -> dict[str, Any]:
-        obis = self.instrument()
-        with self.guard("reading the status"):
-            return {
-                "emission": obis.emission,
-                "power_setpoint_w": obis.power_setpoint_w,
-                "power_w": obis.power_w,
-                "interlock_closed": obis.interlock_closed,
-                "operating_mode": obis.operating_mode,
-                "fault_code": f"0x{obis.fault_code:08X}",
-            }
+        with self.transaction():
+            return self.io("reading the fault word", lambda: self.instrument().fault_code)

@@ -1,16 +1,23 @@
 """Physik Instrumente GCS 2.0 closed-loop stage (E-709 / E-727 class) as the delay :class:`Stage` (um).
 
 Speaks GCS directly over pyserial (a COM port or ``socket://host:50000``): ``*IDN?``, ``SVO``, ``MOV``,
-``POS?``, ``ONT?``, ``TMN?``/``TMX?``, and ``ERR?`` after every command, because GCS set commands
+``POS?``, ``ONT?``, ``TMN?``/``TMX?``, ``HLT``, and ``ERR?`` after every command, because GCS set commands
 are silent and only ``ERR?`` tells whether they were accepted (docs/decisions/0011-pi-gcs-direct.md).
+
+Moving is ``ONT?`` = 0 (closed loop: on target ends a move; the single-character ``#5`` motion-status
+request needs no terminator and is not used). ``stop()`` sends ``HLT <axis>`` (halt smoothly); the
+controller then records error 10 ("stopped by command"), which is expected and cleared here.
+
+Corrupted replies are retried once: a query as it is; a set command together with its ``ERR?``
+(``ERR?`` clears the error, so it alone must never be repeated; ``MOV``/``SVO`` set absolute values and
+``HLT`` only stops, so repeating the pair is safe).
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
 
-from drivers.interfaces import DeviceError, DeviceIdentity, DeviceTimeout, Stage
+from drivers.contracts import DeviceIdentity, Stage
+from drivers.errors import CorruptReply, DeviceError
 from drivers.link import DeadlineSerialAdapter, SerialLinkMixin, link_errors, parse_float
 
 #: GCS controller error codes a delay stage meets (PI GCS error list), code -> meaning.
@@ -27,6 +34,7 @@ GCS_ERRORS: dict[int, str] = {
 }
 
 _MAX_REPLY_LINES = 16
+STOPPED_BY_COMMAND = 10
 
 
 class GcsError(DeviceError):
@@ -56,13 +64,13 @@ class PiGcsStage(SerialLinkMixin, Stage):
         poll_interval_s: float = 0.005,
         name: str = "delay_stage",
     ):
-        self.name = name
+        super().__init__(name)
         self.port = port
         self.axis = axis
         self.baudrate = baudrate
         self.timeout_s = timeout_s
         self.settle_timeout_s = settle_timeout_s
-        self.poll_interval_s = poll_interval_s
+        self.settle_poll_s = poll_interval_s
         self.config_limits_um = (min_um, max_um)
         self._device_limits_um = (min_um, max_um)
         self._adapter: DeadlineSerialAdapter | None = None
@@ -71,6 +79,9 @@ class PiGcsStage(SerialLinkMixin, Stage):
     # ------------------------------------------------------------------ protocol
     def query(self, command: str) -> list[str]:
         """Send a query; return its lines (GCS marks continued lines with a space before LF)."""
+        return self._retrying(lambda: self._query_once(command), f"querying {command!r}")
+
+    def _query_once(self, command: str) -> list[str]:
         adapter = self._require_adapter()
         lines: list[str] = []
         with link_errors(self.name, f"querying {command!r}"):
@@ -80,91 +91,98 @@ class PiGcsStage(SerialLinkMixin, Stage):
                 lines.append(line.strip())
                 if not line.endswith(" "):
                     return lines
-        raise DeviceError(f"{command!r}: reply longer than {_MAX_REPLY_LINES} lines", device=self.name)
+        raise CorruptReply(f"{command!r}: reply longer than {_MAX_REPLY_LINES} lines", device=self.name)
 
-    def command(self, command: str) -> None:
-        """Send a set command, then ``ERR?``; a nonzero code raises :class:`GcsError`."""
-        adapter = self._require_adapter()
-        with link_errors(self.name, f"sending {command!r}"):
-            adapter.write(command)
-        code = self.error_code()
-        if code:
-            raise GcsError(code, command, device=self.name)
+    def command(self, command: str, *, expected_error: int = 0) -> None:
+        """Send a set command, then ``ERR?``; a code other than 0 (or ``expected_error``) raises
+        :class:`GcsError`. The pair is retried once after a corrupted reply."""
+        def once() -> None:
+            adapter = self._require_adapter()
+            with link_errors(self.name, f"sending {command!r}"):
+                adapter.write(command)
+            code = self._error_code_once()
+            if code and code != expected_error:
+                raise GcsError(code, command, device=self.name)
+        self._retrying(once, f"sending {command!r}")
 
     def error_code(self) -> int:
-        reply = self.query("ERR?")
+        """``ERR?`` (reads and clears the controller's error; never repeated after a garbled reply)."""
+        return self._error_code_once()
+
+    def _error_code_once(self) -> int:
+        reply = self._query_once("ERR?")
         try:
             return int(reply[0])
         except (ValueError, IndexError):
-            raise DeviceError(f"ERR?: expected an error code, got {reply!r}", device=self.name) from None
+            raise CorruptReply(f"ERR?: expected an error code, got {reply!r}", device=self.name) from None
 
     def axis_value(self, command: str) -> str:
-        """``'POS? 1'`` -> the text after ``1=`` in the reply."""
-        for line in self.query(f"{command} {self.axis}"):
+        """``'POS? 1'`` -> the text after ``1=`` in the reply (retried once if garbled)."""
+        return self._retrying(lambda: self._axis_value_once(command), f"querying {command!r}")
+
+    def _axis_value_once(self, command: str) -> str:
+        for line in self._query_once(f"{command} {self.axis}"):
             key, sep, value = line.partition("=")
             if sep and key.strip() == self.axis:
                 return value.strip()
-        raise DeviceError(f"{command}: no value for axis {self.axis!r} in the reply", device=self.name)
+        raise CorruptReply(f"{command}: no value for axis {self.axis!r} in the reply", device=self.name)
+
+    def _axis_float(self, command: str) -> float:
+        return self._retrying(
+            lambda: parse_float(self._axis_value_once(command), device=self.name, what=command),
+            f"querying {command!r}")
 
     # ------------------------------------------------------------------ life cycle
-    def connect(self) -> None:
+    def _connect_hw(self) -> None:
         self._open_link(self._handshake, termination="\n")
 
     def _handshake(self) -> None:
         self._identity = _parse_idn(" ".join(self.query("*IDN?")))
         self.error_code()  # clear a stale error
-        low = parse_float(self.axis_value("TMN?"), device=self.name, what="TMN?")
-        high = parse_float(self.axis_value("TMX?"), device=self.name, what="TMX?")
+        low = self._axis_float("TMN?")
+        high = self._axis_float("TMX?")
         self._device_limits_um = (low, high)
         self.command(f"SVO {self.axis} 1")
 
-    def close(self) -> None:
+    def _close_hw(self) -> None:
         """Release the port; the servo stays on and holds the position."""
         self._release_link()
 
-    # ------------------------------------------------------------------ Stage contract
-    def identity(self) -> DeviceIdentity:
-        self.require_connected()
+    # ------------------------------------------------------------------ Stage hooks
+    def _identity_hw(self) -> DeviceIdentity:
         return self._identity
 
-    def limits(self) -> tuple[float, float]:
+    def _limits(self) -> tuple[float, float]:
         (cfg_low, cfg_high), (dev_low, dev_high) = self.config_limits_um, self._device_limits_um
         return max(cfg_low, dev_low), min(cfg_high, dev_high)
 
     def move_to(self, position: float, *, wait: bool = True) -> None:
-        self.require_connected()
-        self.check_in_limits(position)
-        self.command(f"MOV {self.axis} {position:.6f}")
+        super().move_to(position, wait=False)
         if wait:
             self.wait_settled(self.settle_timeout_s)
 
-    def position(self) -> float:
-        return parse_float(self.axis_value("POS?"), device=self.name, what="POS?")
+    def _move_to_hw(self, position: float) -> None:
+        self.command(f"MOV {self.axis} {position:.6f}")
 
-    def on_target(self) -> bool:
-        value = self.axis_value("ONT?")
+    def _position_hw(self) -> float:
+        return self._axis_float("POS?")
+
+    def _on_target_once(self) -> bool:
+        value = self._axis_value_once("ONT?")
         if value not in ("0", "1"):
-            raise DeviceError(f"ONT?: expected 0 or 1, got {value!r}", device=self.name)
+            raise CorruptReply(f"ONT?: expected 0 or 1, got {value!r}", device=self.name)
         return value == "1"
 
-    def wait_settled(self, timeout_s: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not self.on_target():
-            if time.monotonic() > deadline:
-                raise DeviceTimeout(
-                    f"axis {self.axis} not on target within {timeout_s:g} s (at {self.position():.3f} um)",
-                    device=self.name,
-                )
-            time.sleep(self.poll_interval_s)
+    def on_target(self) -> bool:
+        with self.transaction():
+            self.require_connected()
+            return self._retrying(self._on_target_once, "querying 'ONT?'")
 
-    def status(self) -> dict[str, Any]:
-        return {
-            "axis": self.axis,
-            "position_um": self.position(),
-            "on_target": self.on_target(),
-            "servo": self.axis_value("SVO?") == "1",
-            "limits_um": self.limits(),
-        }
+    def _is_moving_hw(self) -> bool:
+        return not self._retrying(self._on_target_once, "querying 'ONT?'")
+
+    def _stop_hw(self) -> None:
+        self.command(f"HLT {self.axis}", expected_error=STOPPED_BY_COMMAND)
 
 
 def _parse_idn(text: str) -> DeviceIdentity:

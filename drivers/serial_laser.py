@@ -1,5 +1,6 @@
-"""What every serial pump-laser driver shares: the port life cycle, error translation, limits, and a
-``close()`` that tries hard to leave emission off (flush, retry, reopen) and says so when it cannot.
+"""What every serial pump-laser driver shares: the port life cycle, error translation, one retry after a
+corrupted reply, and a ``close()`` that tries hard to leave emission off (flush, retry, reopen) and says
+so when it cannot. Limits, ownership and locking are the :class:`Laser` contract's.
 """
 
 from __future__ import annotations
@@ -7,12 +8,15 @@ from __future__ import annotations
 import abc
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from drivers.interfaces import DeviceError, DeviceNotConnected, Laser, LimitError
-from drivers.link import DeadlineSerialAdapter, link_errors, open_port
+from drivers.contracts import Laser
+from drivers.errors import DeviceError, DeviceNotConnected
+from drivers.link import DeadlineSerialAdapter, link_errors, open_port, retry_once_on_corrupt
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class SerialLaser(Laser):
@@ -22,7 +26,7 @@ class SerialLaser(Laser):
     write_termination = "\r"
 
     def __init__(self, *, port: str, baudrate: int, timeout_s: float, max_power_w: float, name: str = "laser"):
-        self.name = name
+        super().__init__(name)
         self.port = port
         self.baudrate = baudrate
         self.timeout_s = timeout_s
@@ -49,9 +53,7 @@ class SerialLaser(Laser):
     def connected(self) -> bool:
         return self._instrument is not None
 
-    def connect(self) -> None:
-        if self.connected:
-            return
+    def _connect_hw(self) -> None:
         adapter = self._open_adapter()
         try:
             with self.guard("connecting"):
@@ -60,10 +62,11 @@ class SerialLaser(Laser):
                 self._device_limits_w = self._read_device_limits_w()
         except Exception:
             self._instrument = None
+            self._adapter = None
             adapter.close()
             raise
 
-    def close(self) -> None:
+    def _close_hw(self) -> None:
         """Emission off (retrying after a flush, then on a reopened port), release the port; idempotent.
 
         Raises DeviceError once if emission-off could not be confirmed, after releasing the port.
@@ -131,19 +134,23 @@ class SerialLaser(Laser):
         """Context: any failure inside becomes a DeviceError naming this laser and the action."""
         return link_errors(self.name, action)
 
+    def io(self, action: str, body: Callable[[], T]) -> T:
+        """One protocol exchange, errors translated, retried once after a corrupted reply. Every laser
+        command used here sets an absolute state (power, emission, mode), so re-sending is safe."""
+        def attempt() -> T:
+            with self.guard(action):
+                return body()
+        return retry_once_on_corrupt(attempt, recover=self._drain, device=self.name, what=action)
+
+    def _drain(self) -> None:
+        if self._adapter is not None:
+            self._adapter.drain()
+
     def instrument(self) -> Any:
         if self._instrument is None:
             raise DeviceNotConnected("not connected (call connect() first)", device=self.name)
         return self._instrument
 
-    def power_limits_w(self) -> tuple[float, float]:
+    def _power_limits_w(self) -> tuple[float, float]:
         low, high = self._device_limits_w
         return max(0.0, low), min(high, self.config_max_power_w)
-
-    def check_power(self, power_w: float) -> None:
-        low, high = self.power_limits_w()
-        if not (low <= power_w <= high):
-            raise LimitError(
-                f"power {power_w * 1e3:g} mW is outside the allowed range [{low * 1e3:g}, {high * 1e3:g}] mW",
-                device=self.name,
-            )

@@ -46,9 +46,13 @@ def wrap_phase(phase_rad: np.ndarray) -> np.ndarray:
     return wrapped
 
 
-def phase_to_gray(phase_rad: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """uint8 gray image: wrapped phase quantised into ``len(lut)`` levels, then looked up."""
-    levels = len(lut)
+def phase_levels(phase_rad: np.ndarray, levels: int) -> np.ndarray:
+    """The one rounding rule of every SLM: ``floor(wrapped_phase * levels / 2 pi)`` in 0..levels-1."""
     index = np.floor(wrap_phase(phase_rad) * (levels / TWO_PI)).astype(np.int64)
     np.clip(index, 0, levels - 1, out=index)
-    return np.ascontiguousarray(lut[index], dtype=np.uint8)
+    return index
+
+
+def phase_to_gray(phase_rad: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """uint8 gray image: wrapped phase quantised into ``len(lut)`` levels, then looked up."""
+    return np.ascontiguousarray(lut[phase_levels(phase_rad, len(lut))], dtype=np.uint8)

@@ -11,14 +11,14 @@ GUI thread and waited for (with a timeout, so a missing event loop is a DeviceTi
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from drivers.interfaces import SLM, DeviceError, DeviceIdentity, DeviceNotConnected, DeviceTimeout
-from drivers.slm_lut import linear_lut, load_lut, phase_to_gray, wrap_phase
+from drivers.contracts import SLM, DeviceIdentity
+from drivers.errors import DeviceError, DeviceNotConnected, DeviceTimeout
+from drivers.slm_lut import linear_lut, load_lut
 
 
 class ScreenSlm(SLM):
@@ -33,37 +33,33 @@ class ScreenSlm(SLM):
         paint_timeout_s: float = 2.0,
         name: str = "slm",
     ):
-        self.name = name
+        super().__init__(name)
         self.screen_selector = screen
         self.lut = load_lut(lut_path) if lut_path else linear_lut()
         self.lut_path = str(lut_path) if lut_path else ""
+        self.lut_name = Path(lut_path).name if lut_path else "linear"
         self._settle_time_s = settle_time_s
         self.paint_timeout_s = paint_timeout_s
         self._window: Any = None
         self._bridge: Any = None
         self._shape = (0, 0)
         self._screen_name = ""
-        self._phase = np.zeros((0, 0))
-        self._shown_at_s = 0.0
 
     # ------------------------------------------------------------------ life cycle
     @property
     def connected(self) -> bool:
         return self._window is not None
 
-    def connect(self) -> None:
-        if self.connected:
-            return
+    def _connect_hw(self) -> None:
         from drivers._slm_window import find_screen, make_window
 
         screen = find_screen(self.screen_selector, device=self.name)
         self._screen_name = screen.name()
         self._window, self._bridge = make_window(screen)
         self._shape = self._window.device_shape()
-        self._phase = np.zeros(self._shape)
-        self._paint(phase_to_gray(self._phase, self.lut))
+        self._paint(np.full(self._shape, self.lut[0], np.uint8))  # phase 0 everywhere
 
-    def close(self) -> None:
+    def _close_hw(self) -> None:
         if self._window is not None:
             window, self._window = self._window, None
             try:
@@ -82,33 +78,17 @@ class ScreenSlm(SLM):
     def settle_time_s(self) -> float:
         return self._settle_time_s
 
-    def show(self, phase_rad: np.ndarray, *, wait: bool = True) -> None:
-        self.require_connected()
-        self.check_shape(phase_rad)
-        gray = phase_to_gray(phase_rad, self.lut)
+    def _show_gray_hw(self, gray: np.ndarray) -> None:
         self._paint(gray)
-        self._phase = wrap_phase(phase_rad)
-        self._shown_at_s = time.monotonic()
-        if wait:
-            time.sleep(self._settle_time_s)
-
-    def current_phase_rad(self) -> np.ndarray:
-        self.require_connected()
-        return self._phase.copy()
 
     def current_gray(self) -> np.ndarray:
         """The 8-bit image the window is painting."""
         self.require_connected()
         return self._window.gray.copy()
 
-    def identity(self) -> DeviceIdentity:
-        self.require_connected()
+    def _identity_hw(self) -> DeviceIdentity:
         h, w = self._shape
         return DeviceIdentity(vendor="screen", model=f"{self._screen_name} {w}x{h}", serial="", firmware="")
-
-    def status(self) -> dict[str, Any]:
-        return {"screen": self._screen_name, "shape": self._shape, "lut": self.lut_path or "linear",
-                "settle_time_s": self._settle_time_s}
 
     # ------------------------------------------------------------------ painting
     def _paint(self, gray: np.ndarray) -> None:

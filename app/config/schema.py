@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from app.config.bench_section import BenchSection
 from app.config.devices import (
     CameraConfig,
     DelayStageConfig,
@@ -70,3 +71,4 @@ class BenchConfig(Section):
     camera: CameraConfig
     calibration: CalibrationConfig = CalibrationConfig()
     suspenders: SuspenderConfig = SuspenderConfig()
+    bench: BenchSection = BenchSection()

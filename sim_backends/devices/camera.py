@@ -7,13 +7,17 @@ per trigger. Timestamps are simulated seconds (end of readout), frame ids count 
 
 from __future__ import annotations
 
-from drivers.interfaces import Camera, DeviceError, DeviceTimeout, Frame, Roi, TriggerMode
+from drivers.contracts import Camera, CameraCapabilities, Frame, Roi, TriggerMode
+from drivers.errors import DeviceError, DeviceTimeout
 from sim_backends.devices.base import SimDeviceMixin
 from sim_backends.noise import TierPlan, electrons_to_adu, noisy_electrons
 
 
 class SimCamera(SimDeviceMixin, Camera):
     model = "simulated sCMOS camera"
+    frame_poll_s = None  # frames take simulated time only: one transaction per read_frame
+    binning_values = (1, 2, 4)
+    max_exposure_s = 60.0
 
     def __init__(self, world, name="camera", *, faults=None):
         super().__init__(world, name, faults=faults or world.camera.faults)
@@ -21,7 +25,7 @@ class SimCamera(SimDeviceMixin, Camera):
         self._exposure_s = cfg.exposure_s
         self._roi = Roi(cfg.roi.x, cfg.roi.y, cfg.roi.width, cfg.roi.height)
         self._binning = int(cfg.binning)
-        self._check_roi(self._roi, self._binning)
+        self._check_initial_roi()
         self._trigger: TriggerMode = "free_run"
         self._running = False
         self._pending_triggers = 0
@@ -30,79 +34,79 @@ class SimCamera(SimDeviceMixin, Camera):
         self._plan, self._plan_key = None, None
         self.exact_poisson = False  # True: numpy's Poisson sampler for every pixel (benchmark baseline)
 
-    def close(self) -> None:
+    def _close_hw(self) -> None:
         self._running = False
         self._connected = False
 
+    def _camera_capabilities(self) -> CameraCapabilities:
+        return CameraCapabilities(sensor_shape=tuple(self.world.sensor_shape), has_binning=True,
+                                  binning_values=self.binning_values, trigger_modes=("free_run", "software"),
+                                  has_temperature=True, exposure_range_s=(0.0, self.max_exposure_s), bit_depth=16)
+
     # -- settings -------------------------------------------------------------------------------
-    def set_exposure_s(self, exposure_s: float) -> None:
+    def _set_exposure_s_hw(self, exposure_s: float) -> None:
         self._call("set_exposure_s")
-        if not 0 < exposure_s <= 60:
-            raise DeviceError(f"exposure {exposure_s:g} s outside (0, 60] s", device=self.name)
         self._exposure_s = float(exposure_s)
 
-    def exposure_s(self) -> float:
-        self._call("exposure_s")
+    def _exposure_s_hw(self) -> float:
         return self._exposure_s
 
-    def sensor_shape(self) -> tuple[int, int]:
+    def _sensor_shape(self) -> tuple[int, int]:
         return self.world.sensor_shape
 
-    def set_roi(self, roi: Roi) -> None:
+    def _set_roi_hw(self, roi: Roi) -> None:
         self._call("set_roi")
-        self._check_roi(roi, self._binning)
         self._roi = roi
 
-    def roi(self) -> Roi:
+    def _roi_hw(self) -> Roi:
         return self._roi
 
-    def set_binning(self, binning: int) -> None:
+    def _set_binning_hw(self, binning: int) -> None:
         self._call("set_binning")
-        if binning not in (1, 2, 4):
-            raise DeviceError(f"binning {binning} not available (1, 2 or 4)", device=self.name)
-        self._check_roi(self._roi, binning)
         self._binning = int(binning)
 
-    def binning(self) -> int:
+    def _binning_hw(self) -> int:
         return self._binning
 
-    def bit_depth(self) -> int:
+    def _bit_depth_hw(self) -> int:
         return 16
 
-    def set_trigger_mode(self, mode: TriggerMode) -> None:
+    def _set_trigger_mode_hw(self, mode: TriggerMode) -> None:
         self._call("set_trigger_mode")
-        if mode not in ("free_run", "software"):
-            raise DeviceError(f"unknown trigger mode {mode!r}", device=self.name)
         self._trigger = mode
 
-    def trigger_mode(self) -> TriggerMode:
+    def _trigger_mode_hw(self) -> TriggerMode:
         return self._trigger
 
     def frame_period_s(self) -> float:
         """Exposure plus rolling readout of the ROI's rows."""
         return self._exposure_s + self._roi.height * self.world.camera.row_time_us * 1e-6
 
-    def temperature_c(self) -> float | None:
+    def _frame_rate_hz_hw(self) -> float | None:
+        return 1.0 / self.frame_period_s()
+
+    def _temperature_c_hw(self) -> float | None:
         return -10.0
 
+    def _acquiring_hw(self) -> bool:
+        return self._running
+
     # -- acquisition ----------------------------------------------------------------------------
-    def start(self) -> None:
+    def _start_hw(self) -> None:
         self._call("start")
-        self.require_connected()
         self._running = True
         self._frame_id = 0
         self._pending_triggers = 0
 
-    def stop(self) -> None:
+    def _stop_hw(self) -> None:
         self._running = False
 
-    def software_trigger(self) -> None:
+    def _software_trigger_hw(self) -> None:
         self._call("software_trigger")
         self._pending_triggers += 1
 
-    def read_frame(self, timeout_s: float = 5.0) -> Frame:
+    def _read_frame_hw(self, timeout_s: float) -> Frame:
         call = self._call("read_frame")
-        self.require_connected()
         if not self._running:
             raise DeviceError("read_frame() before start()", device=self.name)
         if self._trigger == "software":
@@ -128,6 +132,7 @@ class SimCamera(SimDeviceMixin, Camera):
                          {"exposure_s": self._exposure_s, "binning": self._binning, "roi": self._roi})
 
     def continue_frame_numbering(self, last_frame_id: int) -> None:
+        super().continue_frame_numbering(last_frame_id)
         with self.world.lock:
             self._frame_id = int(last_frame_id)
             self.world.frame_serial = int(last_frame_id)
@@ -156,14 +161,6 @@ class SimCamera(SimDeviceMixin, Camera):
         r = self._roi
         return slice(r.y, r.y + r.height), slice(r.x, r.x + r.width)
 
-    def _check_roi(self, roi: Roi, binning: int) -> None:
-        h, w = self.world.sensor_shape
-        if roi.x < 0 or roi.y < 0 or roi.x + roi.width > w or roi.y + roi.height > h:
-            raise DeviceError(f"ROI {roi} does not fit the {w} x {h} sensor", device=self.name)
-        if roi.width % binning or roi.height % binning:
-            raise DeviceError(f"ROI {roi.width} x {roi.height} is not a multiple of binning {binning}",
-                              device=self.name)
-
-    def status(self):
-        return {**super().status(), "running": self._running, "exposure_s": self._exposure_s,
-                "frame_id": self._frame_id}
+    def _check_initial_roi(self) -> None:
+        """The configured ROI, checked with the contract's one ROI rule before anything connects."""
+        self.check_roi(self._roi, self._binning)

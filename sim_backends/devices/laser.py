@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drivers.interfaces import InterlockError, Laser, LimitError
+from drivers.contracts import Laser, LaserReadback
+from drivers.errors import InterlockError
 from sim_backends.devices.base import SimDeviceMixin
 
 
@@ -41,9 +42,9 @@ class SimLaser(SimDeviceMixin, Laser):
         self.interlock_is_closed = True
         self._trip_reported = False
 
-    # -- contract ---------------------------------------------------------------------------------
-    def connect(self) -> None:
-        super().connect()
+    # -- hooks ------------------------------------------------------------------------------------
+    def _connect_hw(self) -> None:
+        super()._connect_hw()
         trip_s = getattr(self.faults.config, "interlock_trip_after_s", None)
         if trip_s is not None:
             self.world.interlock_trip_at_s = self.world.clock_s + trip_s
@@ -57,14 +58,13 @@ class SimLaser(SimDeviceMixin, Laser):
             self._trip_reported = True
             raise InterlockError("interlock opened: emission is off", device=self.name)
 
-    def close(self) -> None:
+    def _close_hw(self) -> None:
         with self.world.lock:
             self.world.state.laser_emission = False  # safe state, even when never connected
         self._connected = False
 
-    def set_emission(self, on: bool) -> None:
+    def _set_emission_hw(self, on: bool) -> None:
         self._laser_call("set_emission")
-        self.require_connected()
         if on and not self.interlock_is_closed:
             raise InterlockError("interlock open: emission refused", device=self.name)
         with self.world.lock:
@@ -73,44 +73,37 @@ class SimLaser(SimDeviceMixin, Laser):
             self.world.state.laser_emission = bool(on)
             self.world.state.laser_power_w = self._setpoint_w
 
-    def emission_on(self) -> bool:
+    def _emission_on_hw(self) -> bool:
         self._laser_call("emission_on")
         return self.world.state.laser_emission
 
-    def set_power_w(self, power_w: float) -> None:
+    def _set_power_w_hw(self, power_w: float) -> None:
         self._laser_call("set_power_w")
-        self.require_connected()
-        low, high = self.power_limits_w()
-        if not low <= power_w <= high:
-            raise LimitError(f"power {power_w:g} W outside [{low:g}, {high:g}] W", device=self.name)
         with self.world.lock:
             self.world.laser_ramp.restart(self.world.clock_s, self.world.pump_power_w(), float(power_w))
             self._setpoint_w = float(power_w)
             self.world.state.laser_power_w = self._setpoint_w
 
-    def power_setpoint_w(self) -> float:
+    def _power_setpoint_w_hw(self) -> float:
         self._laser_call("power_setpoint_w")
         return self._setpoint_w
 
-    def measured_power_w(self) -> float:
+    def _measured_power_w_hw(self) -> float:
         self._laser_call("measured_power_w")
         with self.world.lock:
             return self.world.pump_power_w()
 
-    def _clock_s(self) -> float:
-        return self.world.clock_s  # waiting for the ramp passes simulated time
-
-    def _wait_s(self, seconds: float) -> None:
-        self.world.advance(seconds)
-
-    def power_limits_w(self) -> tuple[float, float]:
+    def _power_limits_w(self) -> tuple[float, float]:
         return 0.0, self.max_power_w
 
-    def interlock_closed(self) -> bool:
+    def _interlock_closed_hw(self) -> bool:
         self._laser_call("interlock_closed")
         return self.interlock_is_closed
 
-    def status(self):
+    def _read_state_hw(self) -> LaserReadback:
+        """Straight from the world, uncounted (polling must not shift configured faults)."""
         with self.world.lock:
-            on, power = self.world.state.laser_emission, self.world.pump_power_w()
-        return {**super().status(), "emission": on, "power_w": power, "interlock_closed": self.interlock_is_closed}
+            s = self.world.state
+            return LaserReadback(emission=s.laser_emission, setpoint_w=self._setpoint_w,
+                                 measured_w=self.world.pump_power_w(), interlock_closed=s.laser_interlock_closed,
+                                 fault=None if s.laser_interlock_closed else "interlock open")

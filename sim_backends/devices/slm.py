@@ -1,15 +1,15 @@
-"""Simulated phase-only SLM: 8-bit gray levels through a LUT, 2 pi wrap, settle time.
-
-show(phase) wraps to [0, 2 pi), maps to gray g = round(256 phase / 2 pi) mod 256 (the driver's linear
-LUT) and the liquid crystal then delivers phase g * phase_at_full_scale_rad / 256: a LUT calibration
-error when that is not 2 pi. The world (and hence the pupil of the optics) sees the delivered phase.
+"""Simulated phase-only SLM: the contract turns phase into 8-bit gray levels (one rule for every SLM:
+wrap to [0, 2 pi), ``floor(phase * 256 / 2 pi)``, linear LUT); the liquid crystal then delivers phase
+``g * phase_at_full_scale_rad / 256`` for gray ``g``: a LUT calibration error when that is not 2 pi. The
+world (and hence the pupil of the optics) sees the delivered phase.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from drivers.interfaces import SLM
+from drivers.contracts import SLM
+from drivers.slm_lut import linear_lut
 from sim_backends.devices.base import SimDeviceMixin
 
 TWO_PI = 2.0 * np.pi
@@ -24,7 +24,8 @@ class SimSlm(SimDeviceMixin, SLM):
         self._shape = (int(height), int(width))
         self._settle_time_s = float(settle_time_s)
         self._full_scale_rad = float(phase_at_full_scale_rad)
-        self._mask = np.zeros(self._shape, np.float32)
+        self.lut = linear_lut(256)
+        self.lut_name = "linear"
         self.gray_levels = np.zeros(self._shape, np.uint8)
         world.state.slm_pixel_pitch_um = float(pixel_pitch_um)
 
@@ -36,22 +37,11 @@ class SimSlm(SimDeviceMixin, SLM):
     def settle_time_s(self) -> float:
         return self._settle_time_s
 
-    def close(self) -> None:
-        self._connected = False
-
-    def show(self, phase_rad: np.ndarray, *, wait: bool = True) -> None:
+    def _show_gray_hw(self, gray: np.ndarray) -> None:
+        """The liquid crystal's response to the gray image: what the optics see."""
         self._call("show")
-        self.require_connected()
-        self.check_shape(phase_rad)
-        self.gray_levels = (np.rint(np.mod(phase_rad, TWO_PI) * (256 / TWO_PI)) % 256).astype(np.uint8)
-        self._mask = (self.gray_levels * np.float32(TWO_PI / 256)).astype(np.float32)
-        delivered = (self.gray_levels * np.float32(self._full_scale_rad / 256)).astype(np.float32)
+        self.gray_levels = gray
+        delivered = (gray * np.float32(self._full_scale_rad / 256)).astype(np.float32)
         with self.world.lock:
             self.world.state.slm_phase_rad = delivered
             self.world.slm_version += 1
-        if wait:
-            self.world.advance(self._settle_time_s)
-
-    def current_phase_rad(self) -> np.ndarray:
-        self._call("current_phase_rad")
-        return self._mask.copy()

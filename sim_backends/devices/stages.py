@@ -2,12 +2,12 @@
 
 Moves take simulated time: travel at ``velocity`` plus ``settle_time_s``. The optics see the target
 as soon as a move is commanded (a frame taken during a move is not smeared); ``position()`` reports
-the interpolated travel until the move has settled.
+the interpolated travel until the move has settled; ``stop()`` ends the move at that position.
 """
 
 from __future__ import annotations
 
-from drivers.interfaces import DeviceTimeout, Stage
+from drivers.contracts import Stage, StageReadback
 from sim_backends.devices.base import SimDeviceMixin
 
 
@@ -19,17 +19,12 @@ class _SimStage(SimDeviceMixin, Stage):
     def __init__(self, world, name: str, *, min_position: float, max_position: float,
                  velocity: float = float("inf"), settle_time_s: float = 0.0, faults=None):
         super().__init__(world, name, faults=faults)
-        self._limits = (float(min_position), float(max_position))
+        self._limits_value = (float(min_position), float(max_position))
         self.velocity, self.settle_time_s = float(velocity), float(settle_time_s)
         self._move_from = self._move_start_s = self._move_end_s = 0.0
 
-    def close(self) -> None:
-        self._connected = False
-
-    def move_to(self, position: float, *, wait: bool = True) -> None:
+    def _move_to_hw(self, position: float) -> None:
         self._call("move_to")
-        self.require_connected()
-        self.check_in_limits(position)
         with self.world.lock:
             start = self._readback()
             setattr(self.world.state, self.state_field, float(position))
@@ -37,8 +32,6 @@ class _SimStage(SimDeviceMixin, Stage):
             travel_s = abs(float(position) - start) / self.velocity if self.velocity != float("inf") else 0.0
             self._move_from, self._move_start_s = start, self.world.clock_s
             self._move_end_s = self.world.clock_s + travel_s + (self.settle_time_s if travel_s or position != start else 0.0)
-        if wait:
-            self._wait()
 
     def _apply(self, position: float) -> None:
         """Hook for stages whose physics depends on the path (piezo hysteresis)."""
@@ -54,29 +47,36 @@ class _SimStage(SimDeviceMixin, Stage):
         frac = (now - self._move_start_s) / (travel_end - self._move_start_s)
         return self._move_from + frac * (target - self._move_from)
 
-    def _wait(self) -> None:
-        self.world.advance(self._move_end_s - self.world.clock_s)
-
-    def position(self) -> float:
+    def _position_hw(self) -> float:
         self._call("position")
         return self._readback()
 
-    def limits(self) -> tuple[float, float]:
-        return self._limits
+    def _limits(self) -> tuple[float, float]:
+        return self._limits_value
 
-    def wait_settled(self, timeout_s: float = 10.0) -> None:
-        self._call("wait_settled")
-        self.require_connected()
-        remaining = self._move_end_s - self.world.clock_s
-        if remaining > timeout_s:
-            self.world.advance(timeout_s)
-            raise DeviceTimeout(f"not settled within {timeout_s:g} s ({remaining - timeout_s:.3g} s to go)",
-                                device=self.name)
-        self._wait()
+    def _remaining_s(self) -> float:
+        return self._move_end_s - self.world.clock_s
 
-    def status(self):
-        return {**super().status(), "position": self._readback(), "unit": self.unit,
-                "on_target": self.world.clock_s >= self._move_end_s}
+    def _is_moving_hw(self) -> bool:
+        return self._remaining_s() > 1e-12
+
+    def _settle_eta_s(self) -> float | None:
+        return self._remaining_s()
+
+    def _stop_hw(self) -> None:
+        """Stop where the interpolated travel has got to (the optics see that position from now on)."""
+        self._call("stop")
+        with self.world.lock:
+            here = self._readback()
+            setattr(self.world.state, self.state_field, here)
+            self._apply(here)
+            self._move_end_s = self._move_start_s = self.world.clock_s
+
+    def _read_state_hw(self) -> StageReadback:
+        """Uncounted (polling must not shift configured faults)."""
+        with self.world.lock:
+            return StageReadback(position=self._readback(), unit=self.unit, target=self._target,
+                                 moving=self._is_moving_hw(), limits=self._limits_value)
 
 
 class SimPiezo(_SimStage):
@@ -84,6 +84,7 @@ class SimPiezo(_SimStage):
 
     model = "simulated open-loop piezo controller"
     unit = "V"
+    closed_loop = False
     state_field = "piezo_v"
 
     def __init__(self, world, name="phase_piezo", *, min_v=0.0, max_v=75.0, displacement_um_per_v=0.1,
@@ -92,6 +93,8 @@ class SimPiezo(_SimStage):
                          faults=faults)
         world.state.piezo_displacement_um_per_v = displacement_um_per_v
         world.piezo.max_v, world.piezo.nonlinearity, world.piezo.hysteresis_v = max_v, nonlinearity, hysteresis_v
+
+    _stop_hw = Stage._stop_hw  # open loop like the real MDT693B: steps are immediate, nothing to stop
 
     def _apply(self, position: float) -> None:
         self.world.piezo_displacement_um()  # advance the hysteresis state along the commanded path

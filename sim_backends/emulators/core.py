@@ -3,7 +3,8 @@
 The real drivers open ``server.url`` (``/dev/pts/N`` or ``socket://127.0.0.1:PORT``) exactly as they
 would open a COM port. Faults can be switched on at any time to prove that the drivers fail cleanly:
 ``SILENT`` (the device stops answering), ``GARBAGE`` (replies are noise) and ``CLOSED`` (the port goes
-away under the driver).
+away under the driver). ``garble_next(n)`` corrupts only the next ``n`` replies (line noise flipping
+the letters and digits, the line structure intact), to prove a single corrupted reply is retried.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from typing import Literal, Protocol
 Transport = Literal["pty", "tcp"]
 
 GARBAGE = b"\xfe#?!\x15garbage\x07"
+NOISE = 0xFE  # what a flipped byte turns into: not ASCII, so no driver can mistake it for a value
+
+
+def garble(reply: bytes) -> bytes:
+    """The reply with every letter and digit replaced by a non-ASCII byte (terminators, prompts kept)."""
+    return bytes(NOISE if chr(b).isalnum() else b for b in reply)
 
 
 class Fault(enum.Enum):
@@ -60,6 +67,7 @@ class EmulatorServer:
         self.transport = transport
         self.fault = Fault.NONE
         self.received: list[str] = []  # every command line, for tests
+        self._garble_left = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -108,6 +116,11 @@ class EmulatorServer:
         if fault is Fault.CLOSED:
             self._close_port()
 
+    def garble_next(self, replies: int) -> None:
+        """Corrupt the next ``replies`` non-empty replies (the commands are still carried out)."""
+        with self._lock:
+            self._garble_left = int(replies)
+
     # ------------------------------------------------------------------ serving
     def _reply_for(self, line: str) -> bytes:
         self.received.append(line)
@@ -115,7 +128,12 @@ class EmulatorServer:
             return b""
         if self.fault is Fault.GARBAGE:
             return GARBAGE + self.device.output_terminator
-        return self.device.handle(line)
+        reply = self.device.handle(line)
+        if reply and self._garble_left > 0:
+            with self._lock:
+                self._garble_left -= 1
+            return garble(reply)
+        return reply
 
     def _serve_pty(self) -> None:
         splitter = LineSplitter(self.device.input_terminator)

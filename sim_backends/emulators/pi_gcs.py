@@ -133,8 +133,18 @@ class PiGcsEmulator:
             self.on_change(target)
 
     def _c_HLT(self, args):
+        """Halt smoothly: the axis stops where it is; the controller records error 10."""
+        if args and args[0] != self.axis:
+            return self._set_error(INVALID_AXIS)
         self.start_um = self.target_um = self.position_um()
+        self.move_started_s = self.clock() - self.move_time_s
         self.error = 10  # controller was stopped by command
+        if self.on_change is not None:
+            self.on_change(self.target_um)
+
+    def _c_STP(self, args):
+        """Stop all axes at once (same effect on this one-axis controller)."""
+        self._c_HLT([])
 
     # ------------------------------------------------------------------ motion
     def _fraction_done(self) -> float:

@@ -58,7 +58,8 @@ def test_identity_limits_and_power_round_trip(obis):
     laser.set_emission(True)
     assert emulator.emission and laser.emission_on()
     assert laser.measured_power_w() == pytest.approx(0.042)
-    assert laser.status()["operating_mode"] == "CWP"
+    assert emulator.mode == "CWP"
+    assert laser.status()["emission"] is True and laser.status()["measured_w"] == pytest.approx(0.042)
 
 
 def test_power_outside_limits_is_refused_before_sending(obis):

@@ -42,7 +42,7 @@ def test_move_waits_for_on_target(stage):
     dev.move_to(40.0)
     assert time.monotonic() - start >= 0.045  # waited for the 50 ms move
     assert dev.position() == pytest.approx(40.0)
-    assert dev.status()["on_target"] is True
+    assert dev.status()["moving"] is False and dev.is_moving() is False
 
 
 def test_no_wait_returns_before_on_target(stage):

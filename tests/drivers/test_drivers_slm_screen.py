@@ -41,7 +41,7 @@ def test_lut_file_maps_levels(tmp_path):
 
 
 def test_importing_the_driver_does_not_import_qt():
-    code = "import sys, drivers.slm_screen, drivers.builders; print('PyQt6' in sys.modules)"
+    code = "import sys, drivers.slm_screen, app.bench.factory; print('PyQt6' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 

@@ -1,0 +1,87 @@
+"""The per-device lock: reentrant for its owner, and a *priority* acquirer (laser emission-off, stage
+stop) goes ahead of every normal acquirer already queued, after the transaction in flight."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class PriorityRLock:
+    """A reentrant lock where normal acquirers wait while any priority acquirer is waiting."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+        self._priority_waiting = 0
+        self._normal_waiting = 0
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None, *, priority: bool = False) -> bool:
+        """Take the lock; False if ``blocking`` is False or ``timeout`` (s) passes first."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            deadline = None if timeout is None else time.monotonic() + timeout
+            if priority:
+                self._priority_waiting += 1
+            else:
+                self._normal_waiting += 1
+            try:
+                while not (self._owner is None and (priority or self._priority_waiting == 0)):
+                    if not blocking:
+                        return False
+                    if deadline is None:
+                        self._cond.wait()
+                    else:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            return False
+                        self._cond.wait(remaining)
+                self._owner, self._depth = me, 1
+                return True
+            finally:
+                if priority:
+                    self._priority_waiting -= 1
+                else:
+                    self._normal_waiting -= 1
+                self._cond.notify_all()  # normal waiters re-check once a priority waiter is done waiting
+
+    def release(self) -> None:
+        with self._cond:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("release of a device lock not held by this thread")
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+    @contextmanager
+    def hold(self, *, priority: bool = False) -> Iterator[None]:
+        self.acquire(priority=priority)
+        try:
+            yield
+        finally:
+            self.release()
+
+    def __enter__(self) -> "PriorityRLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+    @property
+    def held(self) -> bool:
+        """True while some thread holds the lock (a hint; it may change at once)."""
+        return self._owner is not None
+
+    @property
+    def queued(self) -> tuple[int, int]:
+        """(normal, priority) acquirers waiting now (for tests and diagnostics)."""
+        with self._cond:
+            return self._normal_waiting, self._priority_waiting
