@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim_backends.actuators import mean_phasor_linear
+from sim_backends.depth import envelope
 from sim_backends.pupil import CoherentPsf, ImagingGeometry, blur, slm_pupil_phase
 
 PSF_MARGIN_PX = 32  # object taken around the ROI so the (circular) PSF convolution sees real neighbours
+MOTION_PIECES = 16  # pieces of an exposure during which a stage travels (phase linear in each, exact sinc)
 POWER_BUCKET = 0.02  # the tier plan is rebuilt when the mean power moves by more than ~2 % (bounds allow 5 %)
 
 
@@ -51,12 +54,33 @@ class ForwardModel:
     def frame_phasor(self, exposure_s: float, rng: np.random.Generator) -> complex:
         """c: piezo phase, drift and vibration integrated over the exposure, and a thin sample's coherence."""
         world = self.world
-        c = np.exp(1j * world.piezo_phase_rad())
-        c *= world.drift.mean_phasor(world.clock_s, exposure_s)
+        c = world.drift.mean_phasor(world.clock_s, exposure_s)
         c *= world.vibration.mean_phasor(world.clock_s, exposure_s, rng)
+        if world.moving_during(exposure_s):
+            return complex(c * self._moving_phasor(exposure_s))
+        c *= np.exp(1j * world.piezo_phase_rad())
         if not world.sample.reflective:
             c *= world.thin_sample_coherence()
         return complex(c)
+
+    def _moving_phasor(self, exposure_s: float, pieces: int = MOTION_PIECES) -> complex:
+        """<exp(i phi_piezo(t)) g(dL(t)) exp(i k dL(t))> over an exposure with a stage travelling linearly.
+
+        The piezo moves with its linear gain (nonlinearity and hysteresis taken at the target); the exposure
+        is cut into pieces, in each of which the phase is linear (exact sinc) and g is taken at the middle.
+        """
+        world = self.world
+        edges = world.clock_s + exposure_s * np.linspace(0.0, 1.0, pieces + 1)
+        per_v = 2 * np.pi * world.pass_count * world.state.piezo_displacement_um_per_v * 1e3 / world.piezo_wavelength_nm()
+        phase = world.piezo_phase_rad() + per_v * world.offset_during("piezo_v", edges)
+        amplitude = np.ones(pieces)
+        if not world.sample.reflective:
+            dl_edges = world.path_difference_um() + world.pass_count * world.offset_during("delay_um", edges)
+            phase = phase + world.idler_wavenumber_rad_per_um * dl_edges
+            dl_mid = (dl_edges[1:] + dl_edges[:-1]) / 2
+            amplitude = envelope(dl_mid, world.spectrum.path_coherence_fwhm_um())
+        total = sum(a * mean_phasor_linear(p0, p1 - p0) for a, p0, p1 in zip(amplitude, phase[:-1], phase[1:]))
+        return complex(total / pieces)
 
     def photon_scale(self, exposure_s: float, power_w: float) -> float:
         """Photoelectrons at the field centre with V = 0: QE tau R0 F P / P_ref."""

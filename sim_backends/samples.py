@@ -2,7 +2,7 @@
 
 A thin sample gives its complex transmission t at object points (x, y) in um from the optical axis;
 a reflective sample gives its layers (amplitude reflectivity, delay-stage position of zero path). The
-horse, phase and layer samples are drawn in units of ``scale_um`` (the horse is ~4 units long); the
+horse, phase and layer samples are drawn in units of ``scale_um`` (the horse is ~2.9 units long); the
 USAF target has its real sizes. Names (used by the engine): horse, empty, usaf, phase-step,
 phase-bump, three-layer.
 """

@@ -96,6 +96,7 @@ class SimulatedBench:
         self.interlock_trip_at_s: float | None = None  # fault injection: interlock opens at this time
         self.slm_version = 0  # bumped by the SLM on every show(); the optics cache keys on it
         self._full_transmission = None
+        self.moves: dict[str, tuple[float, float, float, float]] = {}  # field -> (from, to, start_s, end_s)
         from sim_backends.optics import ForwardModel  # optics needs the world's type only at run time
 
         self.optics = ForwardModel(self)
@@ -113,6 +114,29 @@ class SimulatedBench:
             self.clock_s += seconds
             if self.sim.realtime:
                 time.sleep(seconds)
+
+    def record_move(self, state_field: str, from_value: float, to_value: float, start_s: float, end_s: float) -> None:
+        """A stage travels linearly from ``from_value`` to ``to_value`` over [start_s, end_s] (simulated time);
+        exposures overlapping that interval integrate over the travel (piezo phase, delay coherence)."""
+        if end_s > start_s and from_value != to_value:
+            self.moves[state_field] = (float(from_value), float(to_value), float(start_s), float(end_s))
+        else:
+            self.moves.pop(state_field, None)
+
+    def offset_during(self, state_field: str, times_s: np.ndarray) -> np.ndarray:
+        """Position minus the target at ``times_s`` (0 once the move has ended or without a recorded move)."""
+        move = self.moves.get(state_field)
+        times_s = np.asarray(times_s, float)
+        if move is None or float(getattr(self.state, state_field)) != move[1]:
+            return np.zeros_like(times_s)
+        start_v, end_v, t0, t1 = move
+        frac = np.clip((times_s - t0) / (t1 - t0), 0.0, 1.0)
+        return (start_v - end_v) * (1.0 - frac)
+
+    def moving_during(self, exposure_s: float) -> bool:
+        """Whether a recorded move of the piezo or the delay stage overlaps the exposure starting now."""
+        return any(f in self.moves and self.moves[f][3] > self.clock_s and self.moves[f][2] < self.clock_s + exposure_s
+                   for f in ("piezo_v", "delay_um"))
 
     # -- pump -----------------------------------------------------------------------------------
     def _emitting(self) -> bool:

@@ -76,7 +76,7 @@ class SimulationConfig(Section):
         10_000.0, gt=0.0, description="sample-stage travel beyond which the sample is out of the beam"
     )
     sample_scale_um: float = Field(1330.0, gt=0.0, le=1e6, description="object-plane size of one unit of the "
-                                   "horse, phase and layer samples (the horse is about 4 units long)")
+                                   "horse, phase and layer samples (the horse is 2.9 units long)")
     layer_depths_um: tuple[float, float, float] = Field(
         (20.0, 50.0, 80.0), description="three-layer sample: delay-stage positions of zero path for each layer")
     layer_reflectivities: tuple[float, float, float] = Field((0.35, 0.5, 0.8), description="amplitude reflectivities")
