@@ -34,7 +34,8 @@ def envelope(dz_um, coherence_length_um: float):
 
 def coherence_phasor(path_difference_um, path_fwhm_um: float, wavenumber_rad_per_um: float):
     """g(dL) exp(i k dL) for an optical path difference dL."""
-    return envelope(path_difference_um, path_fwhm_um) * np.exp(1j * wavenumber_rad_per_um * np.asarray(path_difference_um))
+    dl = np.asarray(path_difference_um)
+    return envelope(dl, path_fwhm_um) * np.exp(1j * wavenumber_rad_per_um * dl)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ class ForwardModel:
         """
         world = self.world
         edges = world.clock_s + exposure_s * np.linspace(0.0, 1.0, pieces + 1)
-        per_v = 2 * np.pi * world.pass_count * world.state.piezo_displacement_um_per_v * 1e3 / world.piezo_wavelength_nm()
+        um_per_v = world.state.piezo_displacement_um_per_v
+        per_v = 2 * np.pi * world.pass_count * um_per_v * 1e3 / world.piezo_wavelength_nm()
         phase = world.piezo_phase_rad() + per_v * world.offset_during("piezo_v", edges)
         amplitude = np.ones(pieces)
         if not world.sample.reflective:

@@ -82,3 +82,19 @@ def test_default_bench_is_not_pre_aligned_and_its_calibration_finds_zero_path():
     _, v_zero = fringe(bench, 7.75)
     assert v_home < 0.02  # 41 um from zero path: g = exp(-4 ln2 (82.6 / 42.4)^2) ~ 3e-5
     assert v_zero == pytest.approx(0.6, rel=0.02)
+
+
+def test_a_delay_scan_of_the_default_bench_finds_its_zero_path(tmp_path):
+    # the first job of a morning at the bench, rehearsed: scan the delay with an empty sample, find the envelope peak
+    from app.bench_factory import open_bench
+    from app.engine.runner import Runner
+    from tests.test_engine_fixtures import small_loaded
+
+    loaded = small_loaded(tmp_path, sample="empty")
+    with open_bench(loaded) as bench:
+        result = Runner(bench).run("delay-scan", {"start_um": 0.0, "stop_um": 100.0, "step_um": 2.0,
+                                                  "frames_per_step": 1}, path=tmp_path / "scan.h5")
+        depth = np.asarray(result.results["depth_um"])
+    assert result.status == "complete"
+    # 2 um steps across an envelope of 21.2 um FWHM, sub-step peak: the median over 64 x 64 pixels within 0.5 um
+    assert np.nanmedian(depth) == pytest.approx(loaded.settings.simulation.zero_path_delay_um, abs=0.5)
