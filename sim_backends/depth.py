@@ -1,13 +1,16 @@
-"""Depth (OCT with undetected photons): a layered reflector seen through the delay stage.
+"""Coherence versus path difference: every sample's interference term carries g(dL) exp(i k dL).
 
-For reflectors {r_n(x), z_n(x)} and reference-mirror position z_ref (the delay stage), the object
-factor in the interference term is (DESIGN.md section 4; Vanselow et al., Optica 7, 1729 (2020))
+dL is the optical path difference between the arms. The delay stage moves one arm's mirror, so with
+``p`` passes (2 in the Michelson geometry, 1 in the Mach-Zehnder one) dL = p (z - z_0), z_0 being the
+stage position where the arms match. For a Gaussian spectrum of wavenumber FWHM dnu (sim_backends/spectrum)
 
-    Gamma(x, z_ref) = sum_n r_n(x) g(z_ref - z_n(x)) exp(i 2 k_i (z_ref - z_n(x))),
-    g(dz) = exp(-4 ln2 dz^2 / l_c^2),    l_c = (2 ln2 / pi) lambda_i^2 / dlambda_i,
+    g(dL) = exp(-4 ln2 dL^2 / L_c^2),    L_c = (4 ln2 / pi) / dnu = (4 ln2 / pi) lambda^2 / dlambda,
 
-the round-trip (OCT) convention: l_c is the FWHM of the envelope versus reflector depth for a Gaussian
-idler spectrum of FWHM dlambda_i, and the carrier 2 k_i is the round trip of the reflected idler.
+so in stage coordinates the FWHM is L_c / p: (2 ln2 / pi) lambda_i^2 / dlambda_i for a double pass, the
+OCT round-trip convention. For a layered reflector {r_n(x), z_n} (z_n: stage position of zero path for
+layer n; DESIGN.md section 4; Vanselow et al., Optica 7, 1729 (2020))
+
+    Gamma(x, z) = sum_n r_n(x) g(p (z - z_n)) exp(i k_i p (z - z_n)).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ FOUR_LN2 = 4.0 * np.log(2.0)
 
 
 def coherence_length_um(idler_wavelength_nm: float, idler_bandwidth_nm: float) -> float:
-    """l_c = (2 ln2 / pi) lambda_i^2 / dlambda_i (FWHM axial resolution, OCT convention)."""
+    """l_c = (2 ln2 / pi) lambda_i^2 / dlambda_i (FWHM in stage coordinates for a double pass, OCT convention)."""
     return 2 * np.log(2) / np.pi * idler_wavelength_nm**2 / idler_bandwidth_nm * 1e-3
 
 
@@ -29,27 +32,28 @@ def envelope(dz_um, coherence_length_um: float):
     return np.exp(-FOUR_LN2 * np.square(dz_um) / coherence_length_um**2)
 
 
+def coherence_phasor(path_difference_um, path_fwhm_um: float, wavenumber_rad_per_um: float):
+    """g(dL) exp(i k dL) for an optical path difference dL."""
+    dl = np.asarray(path_difference_um)
+    return envelope(dl, path_fwhm_um) * np.exp(1j * wavenumber_rad_per_um * dl)
+
+
 @dataclass(frozen=True)
 class Layer:
-    """One reflector: amplitude reflectivity map r(x) (already including losses above it) and depth."""
+    """One reflector: amplitude reflectivity map r(x) (already including losses above it) and its
+    zero-path position on the delay stage."""
 
-    reflectivity: np.ndarray  # float32 (h, w) on the full sensor grid
-    depth_um: float | np.ndarray  # scalar (flat) or (h, w)
+    reflectivity: np.ndarray  # float32 on the points where the sample was evaluated
+    depth_um: float | np.ndarray  # scalar (flat) or per point
 
 
-def layered_field(layers: list[Layer], roi_slices, z_ref_um: float, idler_wavelength_nm: float,
-                  coherence_length_um: float) -> np.ndarray:
-    """Gamma(x, z_ref) on a ROI (complex64); layers far from z_ref (g < 1e-6) are skipped."""
-    k_i = 2 * np.pi / (idler_wavelength_nm * 1e-3)  # rad/um
-    out = None
+def layered_field(layers, z_um: float, *, passes: int, path_fwhm_um: float, wavenumber_rad_per_um: float) -> np.ndarray:
+    """Gamma(x, z) (complex64) for layers evaluated on a grid; layers far from z (g < 1e-6) are skipped."""
+    shape = np.shape(layers[0].reflectivity)
+    out = np.zeros(shape, np.complex64)
     for layer in layers:
-        r = layer.reflectivity[roi_slices]
-        z = layer.depth_um if np.isscalar(layer.depth_um) else layer.depth_um[roi_slices]
-        dz = z_ref_um - np.asarray(z, float)
-        if np.all(envelope(np.abs(dz), coherence_length_um) < 1e-6):
+        path = passes * (z_um - np.asarray(layer.depth_um, float))
+        if np.all(envelope(np.abs(path), path_fwhm_um) < 1e-6):
             continue
-        term = r * envelope(dz, coherence_length_um) * np.exp(2j * k_i * dz)
-        out = term if out is None else out + term
-    if out is None:
-        return np.zeros(layers[0].reflectivity[roi_slices].shape, np.complex64)
-    return np.broadcast_to(out, layers[0].reflectivity[roi_slices].shape).astype(np.complex64)
+        out += (layer.reflectivity * coherence_phasor(path, path_fwhm_um, wavenumber_rad_per_um)).astype(np.complex64)
+    return out

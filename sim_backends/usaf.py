@@ -1,9 +1,10 @@
-"""A USAF-1951-like resolution target: groups of three bars, bar width shrinking by 2^(1/6) per element.
+"""A USAF-1951 resolution target at its real sizes: bar width b = 1 mm / 2^(G + (E - 1)/6 + 1).
 
 Clear bars (t = 1) on an opaque background (t = 0), a "negative" target. Each element has three
-vertical and three horizontal bars of width b and length 5 b, as in MIL-STD-150A. Bar widths are in
-camera pixels at the sample (b_px * p / M in the object plane); the element list is the ground truth
-the resolution tests measure against.
+vertical and three horizontal bars of width b and length 5 b (MIL-STD-150A). The target is laid out in
+object-plane micrometres (group 2 element 3, b = 99.2 um, down to group 5 element 2, b = 13.9 um) and
+imaged through the magnification; :func:`elements_on_camera` gives the ground truth in camera pixels
+that the resolution tests measure against.
 """
 
 from __future__ import annotations
@@ -12,80 +13,90 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LARGEST_BAR_PX = 12.0
-N_ELEMENTS = 18  # three groups of six: 12 px down to 12 * 2^(-17/6) = 1.7 px
+FIRST_GROUP, FIRST_ELEMENT = 2, 3
+N_ELEMENTS = 18  # three groups' worth: group 2 element 3 to group 5 element 2
+EXTENT_UM = 3900.0  # the target's square, centred on the optical axis
+
+
+def bar_width_um(group: int, element: int) -> float:
+    """USAF-1951: resolution 2^(G + (E-1)/6) line pairs per mm; a bar is half a line pair."""
+    return 500.0 / 2.0 ** (group + (element - 1) / 6.0)
 
 
 @dataclass(frozen=True)
 class UsafElement:
-    index: int  # 0 = largest; group = index // 6, element = index % 6 + 1
-    bar_width_px: float
+    index: int  # 0 = largest
+    bar_width_px: float  # on the camera, at the central magnification
     vertical: tuple[slice, slice]  # sensor rows, cols of the vertical-bar block (bars vary along columns)
     horizontal: tuple[slice, slice]  # of the horizontal-bar block (bars vary along rows)
     origin_vertical: tuple[float, float]  # (row, col) of the vertical block's top-left corner, sub-pixel
     origin_horizontal: tuple[float, float]
+    bar_width_um: float = 0.0  # in the object plane
 
     @property
     def group(self) -> int:
-        return self.index // 6
+        return FIRST_GROUP + (self.index + FIRST_ELEMENT - 1) // 6
 
     @property
     def element(self) -> int:
-        return self.index % 6 + 1
+        return (self.index + FIRST_ELEMENT - 1) % 6 + 1
 
 
-def bar_widths_px() -> np.ndarray:
-    return LARGEST_BAR_PX * 2.0 ** (-np.arange(N_ELEMENTS) / 6.0)
+def bar_widths_um() -> np.ndarray:
+    k = np.arange(N_ELEMENTS) + FIRST_ELEMENT - 1
+    return np.array([bar_width_um(FIRST_GROUP + int(i) // 6, int(i) % 6 + 1) for i in k])
 
 
-def layout(shape: tuple[int, int], extent_px: int = 470) -> list[UsafElement]:
-    """Elements packed in rows (largest first) inside a centred square of ``extent_px``."""
-    h, w = shape
-    top, left = (h - extent_px) / 2, (w - extent_px) / 2
-    elements, row_y, x, row_h = [], top, left, 0.0
-    for i, b in enumerate(bar_widths_px()):
-        gap = max(6.0, 2 * b)
-        width, height = 5 * b + gap + 5 * b, 5 * b
-        if x + width > left + extent_px:
-            row_y, x, row_h = row_y + row_h + max(8.0, 2 * b), left, 0.0
-        if row_y + height > top + extent_px:
-            raise ValueError("USAF layout does not fit the sensor")
-        ov, oh = (row_y, x), (row_y, x + 5 * b + gap)
-        elements.append(UsafElement(i, float(b), _block(ov, b), _block(oh, b), ov, oh))
-        x += width + max(10.0, 3 * b)
+def layout_um(extent_um: float = EXTENT_UM) -> list[tuple[int, float, tuple[float, float], tuple[float, float]]]:
+    """(index, b, vertical block (y, x) top-left, horizontal block top-left), um from the centre, rows of elements."""
+    top = left = -extent_um / 2
+    out, row_y, x, row_h = [], top, left, 0.0
+    for i, b in enumerate(bar_widths_um()):
+        gap = max(50.0, 2 * b)
+        width, height = 10 * b + gap, 5 * b
+        if x + width > left + extent_um:
+            row_y, x, row_h = row_y + row_h + max(66.0, 2 * b), left, 0.0
+        if row_y + height > top + extent_um:
+            raise ValueError("USAF layout does not fit its extent")
+        out.append((i, float(b), (row_y, x), (row_y, x + 5 * b + gap)))
+        x += width + max(83.0, 3 * b)
         row_h = max(row_h, height)
-    shift = np.floor((top + extent_px - (row_y + row_h)) / 2)  # centre the rows vertically
-    return [_shifted(el, shift) for el in elements]
+    shift = (top + extent_um - (row_y + row_h)) / 2  # centre the rows vertically
+    return [(i, b, (ov[0] + shift, ov[1]), (oh[0] + shift, oh[1])) for i, b, ov, oh in out]
 
 
-def _shifted(el: UsafElement, rows: float) -> UsafElement:
-    ov = (el.origin_vertical[0] + rows, el.origin_vertical[1])
-    oh = (el.origin_horizontal[0] + rows, el.origin_horizontal[1])
-    return UsafElement(el.index, el.bar_width_px, _block(ov, el.bar_width_px), _block(oh, el.bar_width_px), ov, oh)
+def usaf_amplitude_um(x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
+    """|t| at object points (sparse grids x (1, w), y (h, 1)): 1 inside a bar, else 0."""
+    amp = np.zeros(np.broadcast_shapes(np.shape(x_um), np.shape(y_um)), np.float32)
+    for _, b, (vy, vx), (hy, hx) in layout_um():
+        in_len = (y_um >= vy) & (y_um < vy + 5 * b)
+        in_bar = (x_um >= vx) & (x_um < vx + 5 * b) & (np.floor((x_um - vx) / b) % 2 == 0)
+        amp[in_len & in_bar] = 1.0
+        in_len = (x_um >= hx) & (x_um < hx + 5 * b)
+        in_bar = (y_um >= hy) & (y_um < hy + 5 * b) & (np.floor((y_um - hy) / b) % 2 == 0)
+        amp[in_len & in_bar] = 1.0
+    return amp
+
+
+def elements_on_camera(shape: tuple[int, int], object_pixel_um: float) -> list[UsafElement]:
+    """The elements as imaged at the central magnification (camera pixel = ``object_pixel_um`` on the object)."""
+    h, w = shape
+    cy, cx = h / 2, w / 2  # pixel k spans [k, k + 1) and the optical axis sits at the sensor's centre
+
+    def to_px(origin):
+        return (cy + origin[0] / object_pixel_um, cx + origin[1] / object_pixel_um)
+
+    out = []
+    for i, b_um, ov, oh in layout_um():
+        b = b_um / object_pixel_um
+        pv, ph = to_px(ov), to_px(oh)
+        out.append(UsafElement(i, float(b), _block(pv, b), _block(ph, b), pv, ph, float(b_um)))
+    return out
 
 
 def _block(origin, b):
     r0, c0 = origin
     return slice(int(np.floor(r0)), int(np.ceil(r0 + 5 * b))), slice(int(np.floor(c0)), int(np.ceil(c0 + 5 * b)))
-
-
-def usaf_amplitude(shape: tuple[int, int]) -> tuple[np.ndarray, list[UsafElement]]:
-    """|t| of the target on the sensor grid (pixel centres inside a bar are clear) and its elements."""
-    amp = np.zeros(shape, np.float32)
-    rows = np.arange(shape[0])[:, None] + 0.5
-    cols = np.arange(shape[1])[None, :] + 0.5
-    elements = layout(shape)
-    for el in elements:
-        b = el.bar_width_px
-        r0, c0 = el.origin_vertical
-        in_len = (rows >= r0) & (rows < r0 + 5 * b)
-        in_bar = ((cols - c0) >= 0) & ((cols - c0) < 5 * b) & (np.floor((cols - c0) / b) % 2 == 0)
-        amp[in_len & in_bar] = 1.0
-        r0, c0 = el.origin_horizontal
-        in_len = (cols >= c0) & (cols < c0 + 5 * b)
-        in_bar = ((rows - r0) >= 0) & ((rows - r0) < 5 * b) & (np.floor((rows - r0) / b) % 2 == 0)
-        amp[in_len & in_bar] = 1.0
-    return amp, elements
 
 
 def bar_contrast(image: np.ndarray, el: UsafElement, offset: tuple[int, int] = (0, 0)) -> float:

@@ -13,7 +13,7 @@ import pytest
 from sim_backends.noise import TierPlan, noisy_electrons, standard_normal
 from sim_backends.quick import quick_bench
 
-QE, TAU, GAIN, OFFSET = 0.8, 0.1, 0.45, 100
+QE, TAU, GAIN, OFFSET = 0.8, 0.1, 0.45847, 100  # the camera defaults (gain: full well = ADC maximum)
 
 
 @pytest.mark.parametrize("rate_e_per_s", [25_000.0, 100.0, 6.25], ids=["2000e-gaussian-tier", "8e-poisson-tier",
@@ -83,4 +83,8 @@ def test_full_well_and_adc_clip():
     bench.laser.set_emission(True)
     frame = bench.camera.read_frame().data
     assert frame.dtype == np.uint16
-    assert 30_000 / GAIN + OFFSET > 65535 and np.all(frame == 65535)  # full well beyond the 16-bit ADC
+    # full well and ADC range agree at the default gain: 30 000 e- -> 65535.2 ADU, rounded to the ADC maximum,
+    # and the ADC maximum is (65535 - 100) x 0.45847 = 30 000 e- (within one electron)
+    assert round(30_000 / GAIN + OFFSET) == 65535
+    assert (65535 - OFFSET) * GAIN == pytest.approx(30_000, abs=1.0)
+    assert np.all(frame == 65535)

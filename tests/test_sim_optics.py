@@ -35,15 +35,26 @@ def visibility(bench, frames_per_step=4):
 
 
 def set_transmission(bench, t):
-    bench.world.sample = Sample("test", np.full(bench.world.sensor_shape, t, np.complex64))
+    bench.world.sample = Sample.uniform("test", t)
 
 
-def test_half_transmission_halves_the_visibility():
-    bench = quick_bench(sample="empty", laser={"rin_rms": 0.0})
+@pytest.mark.parametrize(("geometry", "volts_per_2pi", "passes"), [("mach-zehnder", 15.5, 1), ("michelson", 7.75, 2)])
+def test_thin_sample_acts_once_per_pass_of_the_geometry(geometry, volts_per_2pi, passes):
+    # single pass: V = V0 |t|, phase arg t; double pass (Michelson): the idler crosses the sample twice, t^2.
+    bench = quick_bench(sample="empty", geometry=geometry, laser={"rin_rms": 0.0})
     bench.laser.set_emission(True)
-    set_transmission(bench, 0.5 * np.exp(0.3j))
-    # 2000 e- x 16 frames per pixel, 112 x 112 pixels: the median V has a relative error < 0.1 %
-    assert np.median(visibility(bench)[CENTRE]) == pytest.approx(0.6 * 0.5, rel=0.02)
+    global VOLTS_PER_2PI
+    saved, VOLTS_PER_2PI = VOLTS_PER_2PI, volts_per_2pi  # the piezo mirror is crossed as often as the sample
+    try:
+        _, empty = phase_stepped(bench)
+        set_transmission(bench, 0.5 * np.exp(0.3j))
+        # 2000 e- x 16 frames per pixel, 112 x 112 pixels: the median V has a relative error < 0.1 %
+        assert np.median(visibility(bench)[CENTRE]) == pytest.approx(0.6 * 0.5**passes, rel=0.02)
+        _, fringe = phase_stepped(bench)
+    finally:
+        VOLTS_PER_2PI = saved
+    phase = np.angle(np.median((fringe / empty)[CENTRE].real) + 1j * np.median((fringe / empty)[CENTRE].imag))
+    assert abs(phase) == pytest.approx(0.3 * passes, abs=0.01)
 
 
 @pytest.mark.parametrize("ratio", [1 / 14, 4.0])
@@ -76,7 +87,9 @@ def test_mean_signal_is_linear_in_pump_power_and_independent_of_the_sample():
 
 def finest_resolved_element(pump_waist_um, threshold=0.2):
     """Index of the smallest USAF element whose bar contrast in |t| = V / V_ref stays >= threshold."""
-    bench = quick_bench(sample="usaf", pump_waist_um=pump_waist_um, laser={"rin_rms": 0.0})
+    # monochromatic (one spectral node): the pump-waist law alone; the chromatic spread of the magnification
+    # blurs off-axis elements radially whatever w_p (tests/test_sim_imaging.py)
+    bench = quick_bench(sample="usaf", pump_waist_um=pump_waist_um, spectral_samples=1, laser={"rin_rms": 0.0})
     bench.laser.set_emission(True)
     bench.sample_stage.move_to(25_000.0)
     v_ref = visibility(bench, frames_per_step=2)
@@ -123,6 +136,27 @@ def test_aberration_lowers_visibility_and_the_conjugate_slm_mask_restores_it():
     assert v_aberrated < 0.9 * v_plain
     assert v_aberrated / v_plain == pytest.approx(predicted, rel=0.03)
 
-    bench.slm.show(-bench.world.aberration_on_slm_rad(bench.slm.shape))  # the conjugate phase
+    w_on_slm = bench.world.aberration_on_slm_rad(bench.slm.shape)
+    bench.slm.show(-w_on_slm / 2)  # double pass (default michelson geometry): the conjugate mask is -W/2
     v_corrected = np.median(visibility(bench)[CENTRE])
     assert v_corrected == pytest.approx(v_plain, rel=0.02)
+    bench.slm.show(-w_on_slm)  # the single-pass conjugate over-corrects: the pupil sees W - 2 W = -W, as lossy as W
+    assert np.median(visibility(bench)[CENTRE]) / v_plain == pytest.approx(predicted, rel=0.03)
+
+
+def test_single_pass_geometry_cancels_the_aberration_with_minus_w():
+    coeffs = {5: 0.6, 7: 0.8}
+    plain = quick_bench(sample="empty", geometry="mach-zehnder", laser={"rin_rms": 0.0})
+    plain.laser.set_emission(True)
+    global VOLTS_PER_2PI
+    saved, VOLTS_PER_2PI = VOLTS_PER_2PI, 15.5
+    try:
+        v_plain = np.median(visibility(plain)[CENTRE])
+        bench = quick_bench(sample="empty", geometry="mach-zehnder", aberration_zernike_rad=coeffs,
+                            laser={"rin_rms": 0.0})
+        bench.laser.set_emission(True)
+        assert np.median(visibility(bench)[CENTRE]) < 0.9 * v_plain
+        bench.slm.show(bench.world.conjugate_slm_phase_rad(bench.slm.shape))  # -W / 1
+        assert np.median(visibility(bench)[CENTRE]) == pytest.approx(v_plain, rel=0.02)
+    finally:
+        VOLTS_PER_2PI = saved

@@ -82,6 +82,8 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
         slices = (slice(roi.y, roi.y + roi.height), slice(roi.x, roi.x + roi.width))
         exposure_s = cam.exposure_s()
         bench.laser.set_power_w(cal.laser_power_w)
+        if cal.zero_path_delay_um is not None:  # fringes only near zero path difference
+            bench.delay_stage.move_to(cal.zero_path_delay_um)
         cam.start()
 
         def run(emission: bool, sample_in: bool) -> SimulatedRun:

@@ -26,6 +26,9 @@ class CalibrationConfig(Section):
 
     piezo_volts_per_2pi: float = Field(7.75, gt=0.0, le=150.0, description="piezo voltage for one fringe")
     piezo_start_v: float = Field(10.0, ge=0.0, le=150.0, description="piezo voltage of step 0")
+    zero_path_delay_um: float | None = Field(
+        None, description="delay-stage position of zero path difference (from a delay scan); stepped sequences "
+        "go there first (None: leave the delay stage where it is)")
     sample_in_position_um: float = Field(0.0)
     sample_out_position_um: float = Field(25_000.0)
     laser_power_w: float = Field(0.1, gt=0.0, le=10.0, description="pump power during acquisition")

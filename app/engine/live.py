@@ -27,6 +27,8 @@ def run_live(bench, plan, params, events: RunnerEvents, control, results: dict) 
         dark += camera.read_frame(timeout_s=plan.frame_timeout_s).data
     dark /= max(params.dark_frames, 1)
     bench.laser.set_power_w(plan.laser_power_w)
+    if stage.delay_um is not None:  # the calibrated zero path difference
+        bench.delay_stage.move_to(stage.delay_um)
     bench.laser.set_emission(True)
     rolling = RollingDemodulator(stage.n_steps, plan.frame_shape, step_phases_rad=np.array(stage.step_phases_rad),
                                  dark_adu=dark)

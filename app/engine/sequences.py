@@ -58,6 +58,7 @@ def _dark(frames: int, facts: BenchFacts) -> Stage:
 def _stepped(label: str, kind, p, facts: BenchFacts, *, sample_in: bool | None, **extra) -> Stage:
     cal = facts.calibration
     volts, phases = equal_steps(p.steps, cal.piezo_start_v, cal.piezo_volts_per_2pi)
+    extra.setdefault("delay_um", cal.zero_path_delay_um)  # at zero path difference unless the stage scans delay
     return Stage(label, kind, volts, phases, p.frames_per_step, cycles=p.n_cycles(),
                  sample_in=sample_in, phase_lock=p.phase_lock, **extra)
 
@@ -165,7 +166,7 @@ def plan_fringe_calibration(p: P.FringeCalibrationParams, facts: BenchFacts) -> 
     volts = cal.piezo_start_v + np.linspace(0.0, span, p.points)
     phases = 2 * np.pi * (volts - volts[0]) / cal.piezo_volts_per_2pi
     sweep = Stage("sweep", "sweep", tuple(map(float, volts)), tuple(map(float, phases)), p.frames_per_point,
-                  cycles=1, sample_in=None)
+                  cycles=1, sample_in=None, delay_um=cal.zero_path_delay_um)
     results = _dark_results(facts) + [
         ResultSpec("piezo_per_2pi", (), facts.piezo_unit, "float64", "measured piezo travel per fringe"),
         ResultSpec("sweep_piezo", (p.points,), facts.piezo_unit, "float64"),
@@ -176,7 +177,7 @@ def plan_fringe_calibration(p: P.FringeCalibrationParams, facts: BenchFacts) -> 
 def plan_live(p: P.LiveParams, facts: BenchFacts) -> Plan:
     cal = facts.calibration
     volts, phases = equal_steps(p.steps, cal.piezo_start_v, cal.piezo_volts_per_2pi)
-    stage = Stage("live", "sample", volts, phases, 1, cycles=1)
+    stage = Stage("live", "sample", volts, phases, 1, cycles=1, delay_um=cal.zero_path_delay_um)
     return _plan("live", p, facts, [stage], [])
 
 
