@@ -125,7 +125,8 @@ class SimCamera(SimDeviceMixin, Camera):
             mean_e = world.optics.expected_electrons(slices, self._exposure_s, binning=self._binning, rng=rng)
             electrons = noisy_electrons(rng, mean_e, self._read_noise(slices), plan=self._tier_plan(slices),
                                         full_well_e=cfg.full_well_e * self._binning**2, exact=self.exact_poisson)
-            adu = electrons_to_adu(electrons, gain_e_per_adu=cfg.gain_e_per_adu, offset_adu=cfg.offset_adu)
+            offset = cfg.offset_adu if world.offset_fpn_adu is None else cfg.offset_adu + world.offset_map_adu(slices, self._binning)
+            adu = electrons_to_adu(electrons, gain_e_per_adu=cfg.gain_e_per_adu, offset_adu=offset)
             world.advance(self.frame_period_s())
             self._frame_id += 1
             return Frame(adu, self._frame_id, world.clock_s,

@@ -1,8 +1,9 @@
 """Simulated stages: the open-loop phase piezo (volts), the delay stage and the sample stage (um).
 
-Moves take simulated time: travel at ``velocity`` plus ``settle_time_s``. The optics see the target
-as soon as a move is commanded (a frame taken during a move is not smeared); ``position()`` reports
-the interpolated travel until the move has settled; ``stop()`` ends the move at that position.
+Moves take simulated time: travel at ``velocity`` plus ``settle_time_s``. Each move is recorded in the
+world (``world.record_move``), so an exposure taken while a stage travels integrates over its path
+(piezo phase, delay coherence); ``position()`` reports the interpolated travel until the move has
+settled; ``stop()`` ends the move at that position.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class _SimStage(SimDeviceMixin, Stage):
             travel_s = abs(float(position) - start) / self.velocity if self.velocity != float("inf") else 0.0
             self._move_from, self._move_start_s = start, self.world.clock_s
             self._move_end_s = self.world.clock_s + travel_s + (self.settle_time_s if travel_s or position != start else 0.0)
+            self.world.record_move(self.state_field, start, float(position), self.world.clock_s,
+                                   self.world.clock_s + travel_s)
 
     def _apply(self, position: float) -> None:
         """Hook for stages whose physics depends on the path (piezo hysteresis)."""
