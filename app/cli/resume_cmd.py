@@ -48,5 +48,8 @@ def resume_run(path: Path, *, stream=None):
             if runner.result is not None:
                 print(f"qiup: run file {path} ({runner.result.status})", file=stream)
     if result.status == "complete":
-        _quicklooks(result, Path(path), stream)
+        try:
+            _quicklooks(result, Path(path), stream)
+        except OSError as exc:  # the run is complete on disk; a quick-look that does not fit is no failure
+            print(f"qiup: quick-looks not written ({exc.strerror or exc}); the run file is complete", file=stream)
     return result

@@ -119,7 +119,7 @@ def writer_alive(pid: int, host: str) -> bool:
 # ----------------------------------------------------------------------------------- helpers
 def _need(h5, name: str, path: Path):
     if name not in h5:
-        raise RunFileError(f"{path}: /{name} is missing")
+        raise RunFileError(f"{path}: {h5.name.rstrip('/')}/{name} is missing")
     return h5[name]
 
 

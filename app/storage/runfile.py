@@ -223,7 +223,7 @@ class RunWriter:
             self._crash("commit.begin")
             sums_ds = self._ds(f"runs/{label}/sums")
             data = np.asarray(step_sum).astype(sums_ds.dtype, copy=False)
-            sat = np.asarray(saturated, bool).astype(np.uint8)
+            sat = np.ascontiguousarray(saturated, bool).view(np.uint8)  # no copy
             sums_ds[slot, step] = data
             self._ds(f"runs/{label}/saturated")[slot, step] = sat
             self._ds(f"runs/{label}/slot_counts")[slot, step] = int(count)
