@@ -3,7 +3,6 @@ fails the run cleanly (laser off, data on disk)."""
 
 import time
 
-import h5py
 import numpy as np
 import pytest
 

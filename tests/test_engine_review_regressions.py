@@ -1,7 +1,6 @@
 """Regressions found in review: a delay scan with the visibility suspender on, a suspension right
 after a mid-cycle resume, and a bad output folder."""
 
-import h5py
 import pytest
 
 from app.bench_factory import open_bench

@@ -2,7 +2,6 @@
 the file says ``failed`` and why, every committed block is intact, and resume finishes it correctly."""
 
 import json
-import os
 import subprocess
 import sys
 import textwrap

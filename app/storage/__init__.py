@@ -3,7 +3,8 @@
 from app.storage.layout import STATUSES
 from app.storage.reader import (LazyResult, RunFileError, StoredRun, StoredStage, check_resumable, open_run_file,
                                 read_run_file, validate_progress)
-from app.storage.runfile import RunWriteError, RunWriter, new_run_path, software_version
+from app.storage.creation import RunWriteError, new_run_path, software_version
+from app.storage.runfile import RunWriter
 from app.storage.space import planned_size_bytes
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from app.pipeline.reconstruct import Reconstruction
 from app.storage.quicklook import save_magnitude_png, save_phase_png
-from app.storage.runfile import software_version
+from app.storage.creation import software_version
 
 RESULT_UNITS = {
     "visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad", "sigma_phase": "rad",
