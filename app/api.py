@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+from app.storage.reader import StoredRun
+
+RunData = StoredRun  # what read_run returns: status, parameters, stages, results (lazy), log, ...
 
 
 @contextlib.contextmanager
@@ -23,36 +23,12 @@ def open_bench(config: str | Path | object = None) -> Iterator[object]:
         yield bench
 
 
-@dataclass
-class RunData:
-    """A run file read into memory: status, sequence, parameters, results and step sums."""
+def read_run(path: str | Path) -> StoredRun:
+    """A run file (finished, running or crashed) through the one reader: small things now, arrays when used.
 
-    path: Path
-    status: str
-    sequence: str
-    parameters: dict
-    results: dict[str, np.ndarray] = field(default_factory=dict)
-    units: dict[str, str] = field(default_factory=dict)
-    sums: dict[str, np.ndarray] = field(default_factory=dict)
-    counts: dict[str, np.ndarray] = field(default_factory=dict)
-    log: list[str] = field(default_factory=list)
+    ``run["amplitude"]`` is the whole result; ``run.results["amplitude"][5]`` reads one repeat of a
+    time series; ``run.counts["sample"]``, ``run.stage("sample").sums``, ``run.provenance()``.
+    """
+    from app.storage.reader import read_run_file
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.results[name]
-
-
-def read_run(path: str | Path) -> RunData:
-    """Everything but raw frames; works on finished, running and crashed files."""
-    from app.storage import file_status, open_run_file
-
-    with open_run_file(path) as h5:
-        data = RunData(Path(path), file_status(h5), str(h5.attrs.get("sequence", "")),
-                       json.loads(h5.attrs.get("parameters_json", "{}")))
-        for name, d in h5.get("results", {}).items():
-            data.results[name] = d[()]
-            data.units[name] = str(d.attrs.get("unit", ""))
-        for label, g in h5["runs"].items():
-            data.sums[label], data.counts[label] = g["sums"][()], g["counts"][()]
-        if "log" in h5:
-            data.log = [f"{lvl.decode()}: {msg.decode()}" for _, lvl, msg in h5["log"][()]]
-    return data
+    return read_run_file(path)

@@ -1,13 +1,13 @@
 """Regressions found in review: a delay scan with the visibility suspender on, a suspension right
 after a mid-cycle resume, and a bad output folder."""
 
-import h5py
 import pytest
 
 from app.bench_factory import open_bench
 from app.cli import main
 from app.engine import Runner
 from app.engine import acquire as acq
+from app.storage import read_run_file
 from tests.test_engine_fixtures import small_loaded
 
 VISIBILITY_SUSPENDER = "[suspenders]\nvisibility = true\nrecheck_interval_s = 0.0\nmax_suspended_s = 2.0\n"
@@ -45,9 +45,9 @@ def test_suspension_after_a_mid_cycle_resume_repeats_only_this_sessions_blocks(t
     with open_bench(loaded) as bench:
         result = Runner(bench).resume_run(path)
     assert result.status == "complete" and tripped
-    with h5py.File(path, "r") as h5:
-        assert h5["runs/sample/counts"][()].tolist() == [4, 4, 4, 4]
-        assert h5["progress/frames_done"][()] == h5.attrs["total_frames"] == h5["frames/provenance"].shape[0]
+    run = read_run_file(path)
+    assert run.counts["sample"].tolist() == [4, 4, 4, 4]
+    assert run.frames_done == run.total_frames == run.frames_recorded
 
 
 @pytest.mark.parametrize("make_out", [lambda tmp: tmp / "notes.txt", lambda tmp: tmp / "notes.txt" / "sub"])

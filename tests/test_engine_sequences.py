@@ -8,7 +8,7 @@ from app.bench_factory import open_bench
 from app.config import ConfigError
 from app.engine import Runner, RunState
 from app.engine.calibration import effective_calibration
-from app.storage import open_run_file
+from app.storage import open_run_file, read_run_file
 from sim_backends.devices import SimLaser
 from tests.test_engine_fixtures import DEFAULT_ROI, small_loaded
 
@@ -28,8 +28,8 @@ def test_dark_keeps_the_laser_off_and_gives_the_offset(tmp_path, monkeypatch):
     result, _ = run(tmp_path, "dark", {"frames": 3})
     assert True not in emissions
     assert result["dark"].shape == (64, 64) and np.median(result["dark"]) == pytest.approx(100, abs=1)  # offset_adu
-    with open_run_file(result.path) as h5:
-        assert h5["runs/dark/counts"][()].tolist() == [3] and h5["results/dark"].attrs["unit"] == "ADU"
+    stored = read_run_file(result.path)
+    assert stored.counts["dark"].tolist() == [3] and stored.results["dark"].unit == "ADU"
 
 
 def test_reference_on_the_empty_sample_without_a_sample_stage_move(tmp_path):

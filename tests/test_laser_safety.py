@@ -8,6 +8,7 @@ import pytest
 
 import app.bench_factory as bench_factory
 from app.cli import main
+from app.storage import read_run_file
 from drivers.interfaces import DeviceTimeout
 from sim_backends.devices import SimCamera
 from tests.helpers import SIM_CONFIG
@@ -62,7 +63,8 @@ def only_file(tmp_path):
     """Root attributes and the labels of the runs that hold frames (every group is pre-created)."""
     (path,) = tmp_path.glob("*.h5")
     with h5py.File(path, "r") as h5:
-        return dict(h5.attrs), {k for k, g in h5["runs"].items() if g["counts"][()].sum() > 0}
+        attrs = dict(h5.attrs)
+    return attrs, {k for k, counts in read_run_file(path).counts.items() if counts.sum() > 0}
 
 
 def test_laser_off_after_a_normal_run(tmp_path, captured_benches, capsys):

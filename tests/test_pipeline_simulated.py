@@ -9,6 +9,7 @@ from app.benchmarks.pipeline_truth import acquire, truth_limits
 from app.cli import main
 from app.pipeline import reconstruct
 from app.storage.results_file import result_arrays
+from tests.storage_fixtures import write_run_file
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +75,8 @@ def test_reprocess_of_tiff_stacks_reproduces_the_live_results(phase_bump, tmp_pa
 def test_reprocess_of_a_run_file_uses_its_sums_and_camera_settings(phase_bump, tmp_path):
     acq = phase_bump
     run = tmp_path / "run.h5"
-    with h5py.File(run, "w") as h5:  # the run-file layout documented in app/storage/runfile.py
-        h5.attrs["status"] = "complete"
-        h5["config/text"] = f"[camera]\ngain_e_per_adu = {acq.gain_e_per_adu}\nread_noise_e = 1.4\n"
-        for label in ("dark", "reference", "sample"):
-            h5[f"runs/{label}/sums"] = getattr(acq, label).sums.sums
-            h5[f"runs/{label}/counts"] = getattr(acq, label).sums.counts
+    write_run_file(run, {label: getattr(acq, label).sums for label in ("dark", "reference", "sample")},
+                   config_text=f"[camera]\ngain_e_per_adu = {acq.gain_e_per_adu}\nread_noise_e = 1.4\n")
     assert main(["reprocess", str(run), "--out", str(tmp_path / "re.h5")]) == 0
     live = result_arrays(reconstruct(acq.sample.sums, reference=acq.reference.sums, dark=acq.dark.sums,
                                      gain_e_per_adu=acq.gain_e_per_adu, read_noise_e=1.4))

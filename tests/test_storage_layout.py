@@ -9,7 +9,7 @@ import pytest
 from app.bench_factory import open_bench
 from app.cli import main
 from app.engine import Runner
-from app.storage import open_run_file
+from app.storage import open_run_file, read_run_file
 from tests.test_engine_fixtures import small_loaded
 
 
@@ -24,7 +24,7 @@ def raw_run(tmp_path_factory):
 
 def test_header_config_devices_parameters_and_version(raw_run):
     with h5py.File(raw_run, "r") as h5:
-        assert h5.attrs["status"] == "complete" and h5.attrs["format_version"] == 2
+        assert h5.attrs["status"] == "complete" and h5.attrs["format_version"] == 3
         assert h5.attrs["software_version"] and h5.attrs["sequence"] == "phase-stepping"
         assert json.loads(h5.attrs["parameters_json"])["frames_per_step"] == 4
         assert "[camera]" in h5["config/text"][()].decode()
@@ -33,14 +33,16 @@ def test_header_config_devices_parameters_and_version(raw_run):
 
 
 def test_step_sums_counts_and_phases(raw_run):
-    with h5py.File(raw_run, "r") as h5:
-        assert h5["runs/dark/counts"][()].tolist() == [3]
-        for label in ("reference", "sample"):
-            g = h5[f"runs/{label}"]
-            assert g["sums"].shape == (4, 64, 64) and g["sums"].dtype == np.uint32
-            assert g["counts"][()].tolist() == [4, 4, 4, 4]
-            assert np.allclose(g.attrs["step_phases_rad"], np.arange(4) * np.pi / 2)
-            assert g.attrs["cycles"] == 2 and g.attrs["kind"] == label
+    run = read_run_file(raw_run)
+    assert run.stage("dark").counts.tolist() == [3]
+    for label in ("reference", "sample"):
+        stage = run.stage(label)
+        assert stage.sums.shape == (4, 64, 64) and stage.sums.dtype == np.uint32
+        assert stage.counts.tolist() == [4, 4, 4, 4]
+        assert np.allclose(stage.step_phases_rad, np.arange(4) * np.pi / 2)
+        assert stage.cycles == 2 and stage.kind == label
+    with h5py.File(raw_run, "r") as h5:  # two slots (A/B) per step, the space reserved at creation
+        assert h5["runs/sample/sums"].shape == (2, 4, 64, 64)
 
 
 def test_raw_frames_are_lossless_and_provenance_says_where_each_belongs(raw_run):
@@ -48,14 +50,13 @@ def test_raw_frames_are_lossless_and_provenance_says_where_each_belongs(raw_run)
         raw, prov = h5["frames/raw"], h5["frames/provenance"][()]
         assert raw.compression == "gzip" and raw.chunks == (1, 64, 64) and len(raw) == len(prov) == 3 + 32
         frames = raw[()].astype(np.uint64)
-        labels = [g for g in h5["runs"]]
-        for label in labels:
-            g = h5[f"runs/{label}"]
-            stage = g.attrs["stage_index"]
-            for step in range(len(g["counts"])):
-                rows = (prov["stage"] == stage) & (prov["step"] == step)
-                assert np.array_equal(frames[rows].sum(axis=0), g["sums"][step]), (label, step)
-                assert np.allclose(prov["piezo_position"][rows], g.attrs["piezo_setpoints"][step])
+        run = read_run_file(raw_run)
+        for label, st in run.stages.items():
+            sums = st.sums
+            for step in range(st.n_steps):
+                rows = (prov["stage"] == st.stage_index) & (prov["step"] == step)
+                assert np.array_equal(frames[rows].sum(axis=0), sums[step]), (label, step)
+                assert np.allclose(prov["piezo_position"][rows], st.piezo_setpoints[step])
         dark = prov["stage"] == h5["runs/dark"].attrs["stage_index"]
         assert np.all(prov["laser_power_w"][dark] == 0) and np.allclose(prov["laser_power_w"][~dark], 0.1, rtol=0.01)  # settled to 1 %
         assert np.all(np.diff(prov["timestamp_s"]) > 0) and np.all(np.diff(prov["frame_id"]) == 1)
@@ -79,7 +80,7 @@ def test_qiup_info_summarises_the_file(raw_run, capsys):
     out = capsys.readouterr().out
     assert "status     complete" in out and "sequence   phase-stepping" in out
     assert "reference      reference 4 steps  16/16 frames" in out
-    assert "35 recorded (with raw frames)" in out
+    assert "35 committed, 35 recorded (with raw frames)" in out
 
 
 def test_a_file_being_written_can_be_read_by_another_reader(tmp_path):
@@ -90,9 +91,9 @@ def test_a_file_being_written_can_be_read_by_another_reader(tmp_path):
 
         def peek(_data, info):
             if info.stage == "sample" and "counts" not in seen:
-                with open_run_file(tmp_path / "live.h5") as h5:
-                    seen["status"] = h5["status"][()].decode()
-                    seen["counts"] = h5["runs/reference/counts"][()].tolist()
+                live = read_run_file(tmp_path / "live.h5")
+                seen["status"] = live.status
+                seen["counts"] = live.stage("reference").counts.tolist()
 
         runner.events.frame_acquired.connect(peek)
         runner.run("phase-stepping", {"frames_per_step": 2, "dark_frames": 1}, path=tmp_path / "live.h5")

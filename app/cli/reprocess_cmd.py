@@ -6,7 +6,6 @@ number of frames. A run file's step sums, counts and camera settings are read fr
 
 from __future__ import annotations
 
-import json
 import sys
 import tomllib
 from pathlib import Path
@@ -35,6 +34,7 @@ def handle(args) -> int:
     from app.pipeline.reconstruct import reconstruct
     from app.storage.results_file import write_results
 
+    out = _check_out(args)
     inputs = _load_inputs(args)
     try:
         recon = reconstruct(
@@ -44,13 +44,49 @@ def handle(args) -> int:
         )
     except ValueError as exc:
         raise CliError(f"{inputs['source']}: {exc}") from None
-    out = args.out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
+    out = out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
+    _check_out_path(out, _inputs_of(args))
     attrs = {"source": str(inputs["source"]), "steps": inputs["sample"].sums.shape[0],
              "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
              "has_reference": inputs["reference"] is not None, "has_dark": inputs["dark"] is not None}
-    pngs = write_results(out, recon, attrs=attrs)
+    try:
+        pngs = write_results(out, recon, attrs=attrs)
+    except OSError as exc:
+        raise CliError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
     print(f"qiup: results {out}; quick-looks {', '.join(p.name for p in pngs)}", file=sys.stdout)
     return 0
+
+
+def _inputs_of(args) -> list[Path]:
+    return [p for p in (args.run, args.frames, args.reference, args.dark) if p is not None]
+
+
+def _check_out(args) -> Path | None:
+    if args.out is not None:
+        _check_out_path(args.out, _inputs_of(args))
+    return args.out
+
+
+def _check_out_path(out: Path, inputs: list[Path]) -> None:
+    """--out must be a new or earlier results file: never a folder, an input (by any path) or a run file."""
+    import os
+
+    from app.cli import CliError
+    from app.storage.reader import is_results_file
+
+    if out.is_dir():
+        raise CliError(f"--out {out}: is a folder; give a results file name such as {out / 'results.h5'}")
+    if not out.exists():
+        return
+    for source in inputs:
+        try:
+            same = os.path.samefile(out, source)
+        except OSError:
+            same = False
+        if same:
+            raise CliError(f"--out {out} is the input {source}; reprocess never overwrites its input")
+    if not is_results_file(out):
+        raise CliError(f"--out {out}: exists and is not a qiup reprocess results file; not overwritten")
 
 
 def _load_inputs(args) -> dict:
@@ -119,34 +155,31 @@ def _from_tiffs(args) -> dict:
 def _from_run_file(args) -> dict:
     from app.cli import CliError
     from app.pipeline.reconstruct import RunSums
-    from app.storage.runread import RunFileError, open_run_file
+    from app.storage import RunFileError, read_run_file
 
     path = args.run
     try:
-        with open_run_file(path) as h5:  # also a run still being written, or left by a crash
-            runs = {}
-            for label in ("dark", "reference", "sample"):
-                if f"runs/{label}/sums" in h5 and f"runs/{label}/counts" in h5:
-                    runs[label] = RunSums(sums=h5[f"runs/{label}/sums"][()], counts=h5[f"runs/{label}/counts"][()])
-            if "sample" not in runs:
-                raise CliError(f"{path}: no /runs/sample/sums and counts: not a phase-stepping run file")
-            stored_phases = h5["runs/sample"].attrs.get("step_phases_rad")
-            config_text = h5["config/text"][()]
-            params = json.loads(h5.attrs.get("parameters_json", "{}") or "{}")
+        run = read_run_file(path)  # also a run still being written, or left by a crash
+        runs, stored_phases = {}, None
+        for label in ("dark", "reference", "sample"):
+            if label in run.stages:
+                stage = run.stages[label]
+                sums, saturated = stage.read()
+                runs[label] = RunSums(sums=sums, counts=stage.counts, saturated=saturated)
+                if label == "sample":
+                    stored_phases = stage.step_phases_rad
     except RunFileError as exc:
         raise CliError(str(exc)) from None
-    config_text = config_text.decode() if isinstance(config_text, bytes) else str(config_text)
+    if "sample" not in runs:
+        raise CliError(f"{path}: no /runs/sample: not a phase-stepping run file")
     n = runs["sample"].sums.shape[0]
     if args.steps is not None and args.steps != n:
         raise CliError(f"{path} has {n} phase steps, --steps says {args.steps}")
-    for label in ("reference", "dark"):
-        if label in runs and runs[label].sums.shape[1:] != runs["sample"].sums.shape[1:]:
-            raise CliError(f"{path}: /runs/{label} frames {runs[label].sums.shape[1:]} do not match the sample's")
     try:
-        camera = tomllib.loads(config_text).get("camera", {}) if config_text else {}
+        camera = tomllib.loads(run.config_text).get("camera", {}) if run.config_text else {}
     except tomllib.TOMLDecodeError:
         camera = {}
     return {"source": path, "sample": runs["sample"], "reference": runs.get("reference"), "dark": runs.get("dark"),
             "stored_step_phases": None if stored_phases is None else np.asarray(stored_phases, float),
             "gain": float(camera.get("gain_e_per_adu", 1.0)), "read_noise": float(camera.get("read_noise_e", 0.0)),
-            "min_ref_v": float(params.get("min_reference_visibility", 0.05))}
+            "min_ref_v": float(run.parameters.get("min_reference_visibility", 0.05))}

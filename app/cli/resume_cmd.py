@@ -1,4 +1,4 @@
-"""``qiup resume FILE.h5``: continue an interrupted run from its last completed block."""
+"""``qiup resume FILE.h5``: continue an interrupted run from its last commit point."""
 
 from __future__ import annotations
 
@@ -17,36 +17,39 @@ def handle(args) -> int:
 
 
 def resume_run(path: Path, *, stream=None):
-    """Open the bench from the config stored in the file and finish the run; returns the RunResult."""
-    from app.bench_factory import open_bench
+    """Check the file (live writer, status, commit record, counts, checksums) before opening the bench,
+    then finish the run from the config stored in the file; returns the RunResult."""
     from app.cli import CliError
-    from app.cli.run_cmd import ProgressPrinter, _quicklooks
-    from app.config import LoadedConfig, parse_config_text
-    from app.engine import Runner
-    from app.storage import RunFileError, open_run_file, read_snapshot
+    from app.engine.plan import plan_from_json
+    from app.storage import RunFileError, RunWriteError, check_resumable
 
     stream = stream or sys.stdout
     try:
-        snap = read_snapshot(path)
-        with open_run_file(path) as h5:
-            config_path = Path(str(h5.attrs.get("config_path", path)))
+        run = check_resumable(path, plan_from_json)  # before any device is touched
     except RunFileError as exc:
         raise CliError(str(exc)) from None
-    if snap.status == "complete":
-        raise CliError(f"{path}: the run is already complete; nothing to resume")
-    loaded = LoadedConfig(parse_config_text(snap.config_text, source=f"{path}:/config/text"), config_path,
-                          snap.config_text)
-    print(f"qiup: resuming {snap.sequence} in {path} ({snap.status}, {snap.frames_done} frames on disk)", file=stream)
+
+    from app.bench_factory import open_bench
+    from app.cli.run_cmd import ProgressPrinter, _quicklooks
+    from app.config import LoadedConfig, parse_config_text
+    from app.engine import Runner
+
+    loaded = LoadedConfig(parse_config_text(run.config_text, source=f"{path}:/config/text"),
+                          Path(run.config_path or path), run.config_text)
+    print(f"qiup: resuming {run.sequence} in {path} ({run.status}, {run.frames_done} frames committed)", file=stream)
     with open_bench(loaded) as bench:
         runner = Runner(bench)
         ProgressPrinter(stream).connect(runner.events)
         try:
             result = runner.resume_run(path)
-        except RunFileError as exc:
+        except (RunFileError, RunWriteError) as exc:
             raise CliError(str(exc)) from None
         finally:
             if runner.result is not None:
                 print(f"qiup: run file {path} ({runner.result.status})", file=stream)
     if result.status == "complete":
-        _quicklooks(result, Path(path), stream)
+        try:
+            _quicklooks(result, Path(path), stream)
+        except OSError as exc:  # the run is complete on disk; a quick-look that does not fit is no failure
+            print(f"qiup: quick-looks not written ({exc.strerror or exc}); the run file is complete", file=stream)
     return result

@@ -40,6 +40,7 @@ class ResumeState:
     counts: dict[str, np.ndarray] = field(default_factory=dict)
     piezo_offsets: dict[str, float] = field(default_factory=dict)
     last_frame_id: int = 0
+    saturated: dict[str, np.ndarray] = field(default_factory=dict)  # per stage, as committed
 
 
 class Acquisition:
@@ -54,6 +55,8 @@ class Acquisition:
         self.acc = {s.label: StageSums(s.n_steps, plan.frame_shape, start.sums.get(s.label), start.counts.get(s.label),
                                        saturation_adu=adc_max)
                     for s in plan.stages}
+        for label, saturated in start.saturated.items():  # saturation committed before a resume
+            np.logical_or(self.acc[label].saturated, saturated, out=self.acc[label].saturated)
         self.offset = dict(start.piezo_offsets)  # phase-lock piezo offset per stage label
         self._lock_ref: dict[str, np.ndarray] = {}
         self._frames_done = plan.frames_before(start.block)
@@ -83,6 +86,8 @@ class Acquisition:
                 # resumed mid-cycle (the blocks before it are on disk and are not taken again).
                 first = max(i - block.step, self.start.block)
                 cycle_start = (first, self._frames_done, StepAccumulator(stage.n_steps, plan.frame_shape))
+                if self.writer is not None:
+                    self.writer.mark_cycle_start(stage.label)
             try:
                 self._take_block(i, stage, block, cycle_start[2])
                 if block.step == stage.n_steps - 1:
@@ -150,8 +155,8 @@ class Acquisition:
                                                                   frame.timestamp_s, delay_rb, piezo_rb, power_w))
             self._progress(stage.label)
         if self.writer is not None:
-            self.writer.write_step(stage.label, block.step, acc.step_sum(block.step), int(acc.counts[block.step]))
-            self.writer.set_blocks_done(index + 1, self._frames_done)
+            self.writer.commit_block(stage.label, block.step, acc.step_sum(block.step), int(acc.counts[block.step]),
+                                     acc.saturated, blocks_done=index + 1, frames_done=self._frames_done)
         self.events.step_done.emit(StepInfo(stage.label, block.step, block.cycle, index + 1, len(self.plan.blocks)))
 
     def _progress(self, label: str) -> None:
@@ -199,13 +204,9 @@ class Acquisition:
         block_index, frames_done, cycle_acc = cycle_start
         acc = self.acc[stage.label]
         acc.subtract(cycle_acc)
-        for k in range(stage.n_steps):
-            if self.writer is not None:
-                self.writer.write_step(stage.label, k, acc.step_sum(k), int(acc.counts[k]))
         self._frames_done = frames_done
         if self.writer is not None:
-            self.writer.truncate_frames(frames_done)
-            self.writer.set_blocks_done(block_index, frames_done)
+            self.writer.rollback_cycle(stage.label, blocks_done=block_index, frames_done=frames_done)
         return block_index
 
     def _wait_until_clear(self, stage: Stage, why: str) -> None:

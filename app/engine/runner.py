@@ -8,6 +8,7 @@ turns an interrupt of the calling thread (Ctrl-C, SIGTERM) into an abort and wai
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -25,8 +26,8 @@ from app.engine.params import ParameterError, validate_params
 from app.engine.plan import Plan, plan_from_json, plan_to_json
 from app.engine.sequences import BenchFacts, build_plan
 from app.engine.suspenders import Suspenders
-from app.storage.runfile import RunWriter
-from app.storage.runread import RunFileError, read_snapshot
+from app.storage.reader import check_resumable
+from app.storage.runfile import RunWriteError, RunWriter
 
 log = logging.getLogger(__name__)
 
@@ -101,26 +102,22 @@ class Runner:
     def start_resume(self, path: str | Path) -> None:
         """Continue an interrupted run file from its last completed block."""
         self._require_idle()
-        snap = read_snapshot(path)
-        if snap.status == "complete":
-            raise RunFileError(f"{path}: the run is already complete")
-        from app.storage.runread import open_run_file
-
-        with open_run_file(path) as h5:
-            plan = plan_from_json(h5.attrs["plan_json"])
+        snap = check_resumable(path, plan_from_json)  # RunFileError: complete, live writer, inconsistent
+        plan = plan_from_json(snap.plan_json)
         params = validate_params(snap.sequence, snap.parameters)
         if tuple(self.bench.camera.frame_shape()) != tuple(plan.frame_shape):
             raise ParameterError(f"{path}: the camera delivers {self.bench.camera.frame_shape()} frames, "
                                  f"the run was taken with {plan.frame_shape}")
-        offsets = {}
-        for label, values in snap.piezo_offsets.items():
-            finite = values[np.isfinite(values)]
+        offsets, sums, saturated = {}, {}, {}
+        for label, stage in snap.stages.items():
+            finite = stage.piezo_offset[np.isfinite(stage.piezo_offset)]
             if finite.size:
                 offsets[label] = float(finite[-1])
-        state = ResumeState(block=snap.blocks_done, sums=snap.sums, counts=snap.counts, piezo_offsets=offsets,
-                            last_frame_id=snap.last_frame_id)
-        writer = RunWriter.adopt(Path(path))
-        writer.truncate_frames(snap.frames_done)
+            if stage.counts.any():
+                sums[label], saturated[label] = stage.read()
+        state = ResumeState(block=snap.blocks_done, sums=sums, counts=snap.counts, piezo_offsets=offsets,
+                            last_frame_id=snap.last_frame_id(), saturated=saturated)
+        writer = RunWriter.adopt(Path(path))  # drops frames past the last commit
         writer.log("info", f"resumed at block {snap.blocks_done} of {len(plan.blocks)}")
         self._launch(snap.sequence, params, plan, writer, state)
 
@@ -223,13 +220,14 @@ class Runner:
                 log.error("camera stop failed: %s", exc)
             if writer is not None:
                 try:
-                    for failure in self._emit.failures.values():
-                        writer.log("warning", failure)
-                    if not laser_off:
-                        writer.log("error", LASER_NOT_CONFIRMED)
-                    if error:
-                        writer.log("error", error)
-                    writer.finish(status)
+                    with contextlib.suppress(RunWriteError):  # a broken writer still records its status
+                        for failure in self._emit.failures.values():
+                            writer.log("warning", failure)
+                        if not laser_off:
+                            writer.log("error", LASER_NOT_CONFIRMED)
+                        if error:
+                            writer.log("error", error)
+                    writer.finish(status, reason=error if status == "failed" else None)
                 except Exception as exc:  # noqa: BLE001 - the file keeps what was flushed before
                     log.error("closing the run file failed: %s", exc)
                     error = error or f"closing the run file failed: {exc}"

@@ -8,6 +8,9 @@ saturated}`` bool (h, w). Phase is relative to the reference when one was given.
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ import numpy as np
 
 from app.pipeline.reconstruct import Reconstruction
 from app.storage.quicklook import save_magnitude_png, save_phase_png
-from app.storage.runfile import software_version
+from app.storage.creation import software_version
 
 RESULT_UNITS = {
     "visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad", "sigma_phase": "rad",
@@ -44,14 +47,21 @@ def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any]) -
     """Write the results file and its quick-looks (``<stem>-<map>.png``); returns the PNG paths."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as h5:
-        h5.attrs["status"] = "complete"
-        h5.attrs["software_version"] = software_version()
-        for key, value in attrs.items():
-            h5.attrs[key] = value
-        for name, data in result_arrays(recon).items():
-            dset = h5.create_dataset(f"results/{name}", data=data)
-            dset.attrs["unit"] = RESULT_UNITS.get(name, "bool")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # complete or absent: replaced in one step
+    try:
+        with h5py.File(tmp, "x") as h5:
+            h5.attrs["status"] = "complete"
+            h5.attrs["software_version"] = software_version()
+            for key, value in attrs.items():
+                h5.attrs[key] = value
+            for name, data in result_arrays(recon).items():
+                dset = h5.create_dataset(f"results/{name}", data=data)
+                dset.attrs["unit"] = RESULT_UNITS.get(name, "bool")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     stem = path.with_suffix("")
     pngs = [Path(f"{stem}-{name}.png") for name in ("visibility", "amplitude", "phase", "phase_unwrapped")]
     save_magnitude_png(pngs[0], recon.visibility)
