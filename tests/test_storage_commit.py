@@ -68,10 +68,13 @@ def killed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("commit")
     config = small_config(tmp, **NO_RAMP)
     procs = {}
+    # one config file per child: each child is its own bench (the bench lock allows one process per config)
     for point, n in KILLS:
-        procs[f"{point}:{n}"] = (tmp / f"{point}-{n}.h5", _child(config, tmp / f"{point}-{n}.h5", f"{point}:{n}", False))
+        own = small_config(tmp, name=f"{point}-{n}.toml", **NO_RAMP)
+        procs[f"{point}:{n}"] = (tmp / f"{point}-{n}.h5", _child(own, tmp / f"{point}-{n}.h5", f"{point}:{n}", False))
     for point, n in ROLLBACK_KILLS:
-        procs[f"{point}:{n}"] = (tmp / f"{point}-{n}.h5", _child(config, tmp / f"{point}-{n}.h5", f"{point}:{n}", True))
+        own = small_config(tmp, name=f"rollback-{point}-{n}.toml", **NO_RAMP)
+        procs[f"{point}:{n}"] = (tmp / f"{point}-{n}.h5", _child(own, tmp / f"{point}-{n}.h5", f"{point}:{n}", True))
     out = {}
     for name, (path, proc) in procs.items():
         _, err = proc.communicate(timeout=300)
