@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.config.devices import SimCameraConfig
-from app.config.simulation import SimulationConfig
+from app.config.schema import SimulationConfig
 from drivers.contracts import StageReadback
 from drivers.errors import LimitError
 from drivers.mdt693b import Mdt693bPiezo
