@@ -95,11 +95,10 @@ class DeadlineSerialAdapter(SerialAdapter):
 
     # ------------------------------------------------------------------ pymeasure hooks
     def _write(self, command: str, **kwargs) -> None:
+        if self._stale_input:  # a reply that arrives after a timeout is not this command's answer:
+            self.drain()  # discard it, including one still on its way
         self.restart_deadline()
         with link_errors(self.device, f"sending {command!r}"):
-            if self._stale_input:  # a reply that arrives after a timeout is not this command's answer
-                self.connection.reset_input_buffer()
-                self._stale_input = False
             super()._write(command, **kwargs)
 
     def _read(self, **kwargs) -> str:
@@ -126,10 +125,11 @@ class DeadlineSerialAdapter(SerialAdapter):
         self._stale_input = False
 
     def drain(self, quiet_s: float = DRAIN_QUIET_S) -> None:
-        """Discard input until the line has been quiet for ``quiet_s`` (the rest of a garbled reply),
-        bounded by the link timeout."""
+        """Discard input until the line has been quiet for ``quiet_s`` (the rest of a garbled reply, or
+        a late reply after a timeout), bounded by the link timeout."""
         end = time.monotonic() + self.timeout_s
-        with link_errors(self.device, "draining a garbled reply"):
+        with link_errors(self.device, "draining stale input"):
+            self.connection.reset_input_buffer()
             self.connection.timeout = quiet_s
             while time.monotonic() < end:
                 if not self.connection.read(4096):

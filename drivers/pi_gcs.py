@@ -156,11 +156,6 @@ class PiGcsStage(SerialLinkMixin, Stage):
         (cfg_low, cfg_high), (dev_low, dev_high) = self.config_limits_um, self._device_limits_um
         return max(cfg_low, dev_low), min(cfg_high, dev_high)
 
-    def move_to(self, position: float, *, wait: bool = True) -> None:
-        super().move_to(position, wait=False)
-        if wait:
-            self.wait_settled(self.settle_timeout_s)
-
     def _move_to_hw(self, position: float) -> None:
         self.command(f"MOV {self.axis} {position:.6f}")
 

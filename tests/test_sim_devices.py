@@ -68,7 +68,7 @@ def test_slm_quantises_to_8_bit_and_wraps():
     shown = bench.slm.current_phase_rad()
     assert shown.max() < 2 * np.pi
     assert shown[0, 0] == pytest.approx(0.1, abs=np.pi / 256)
-    assert bench.slm.gray_levels[0, 0] == round(0.1 / (2 * np.pi) * 256)
+    assert bench.slm.gray_levels[0, 0] == np.floor(0.1 / (2 * np.pi) * 256)  # the contract's floor rule
 
 
 def test_laser_ramp_and_interlock():
@@ -104,6 +104,7 @@ interlock_trip_after_calls = 4
         cam.start()  # call 2
         ids = [cam.read_frame().frame_id for _ in range(3)]  # calls 3, 4, 5 (5 drops a frame)
         assert ids == [1, 2, 4]
+        assert cam.frames_dropped == 1 and cam.read_state().frames_dropped == 1  # counted, and observable
         cam.read_frame(); cam.read_frame(); cam.read_frame()  # calls 6, 7, 8
         with pytest.raises(DeviceTimeout):
             cam.read_frame()  # call 9: stopped answering

@@ -1,23 +1,31 @@
-"""The per-device lock: reentrant for its owner, and a *priority* acquirer (laser emission-off, stage
-stop) goes ahead of every normal acquirer already queued, after the transaction in flight."""
+"""The per-device lock: reentrant for its owner, first come first served, and a *priority* acquirer
+(laser emission-off, stage stop, close) goes ahead of every normal acquirer already queued, after the
+transaction in flight."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
 class PriorityRLock:
-    """A reentrant lock where normal acquirers wait while any priority acquirer is waiting."""
+    """A reentrant, first-come-first-served lock where priority acquirers go before normal ones.
+
+    Fair: a thread that releases and at once re-acquires (a poller, a hammering loop) queues behind
+    the threads already waiting, so nobody starves.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._owner: int | None = None
         self._depth = 0
-        self._priority_waiting = 0
-        self._normal_waiting = 0
+        self._tickets = itertools.count()
+        self._normal: deque[int] = deque()
+        self._priority: deque[int] = deque()
 
     def acquire(self, blocking: bool = True, timeout: float | None = None, *, priority: bool = False) -> bool:
         """Take the lock; False if ``blocking`` is False or ``timeout`` (s) passes first."""
@@ -27,12 +35,11 @@ class PriorityRLock:
                 self._depth += 1
                 return True
             deadline = None if timeout is None else time.monotonic() + timeout
-            if priority:
-                self._priority_waiting += 1
-            else:
-                self._normal_waiting += 1
+            ticket = next(self._tickets)
+            queue = self._priority if priority else self._normal
+            queue.append(ticket)
             try:
-                while not (self._owner is None and (priority or self._priority_waiting == 0)):
+                while not (self._owner is None and self._is_next(ticket, priority)):
                     if not blocking:
                         return False
                     if deadline is None:
@@ -45,11 +52,13 @@ class PriorityRLock:
                 self._owner, self._depth = me, 1
                 return True
             finally:
-                if priority:
-                    self._priority_waiting -= 1
-                else:
-                    self._normal_waiting -= 1
-                self._cond.notify_all()  # normal waiters re-check once a priority waiter is done waiting
+                queue.remove(ticket)
+                self._cond.notify_all()  # the next in line re-checks
+
+    def _is_next(self, ticket: int, priority: bool) -> bool:
+        if priority:
+            return self._priority[0] == ticket
+        return not self._priority and self._normal[0] == ticket
 
     def release(self) -> None:
         with self._cond:
@@ -84,4 +93,4 @@ class PriorityRLock:
     def queued(self) -> tuple[int, int]:
         """(normal, priority) acquirers waiting now (for tests and diagnostics)."""
         with self._cond:
-            return self._normal_waiting, self._priority_waiting
+            return len(self._normal), len(self._priority)

@@ -19,6 +19,7 @@ class Stage(Device):
     closed_loop = True
     has_home = False
     settle_poll_s = 0.005  # between is-moving polls in wait_settled (no lock held while waiting)
+    settle_timeout_s = 10.0  # how long move_to(wait=True) waits for the move to settle
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
@@ -66,7 +67,7 @@ class Stage(Device):
             self._target = float(position)
             self._update_cache(target=float(position), moving=True)
         if wait:
-            self.wait_settled()
+            self.wait_settled(self.settle_timeout_s)
 
     def position(self) -> float:
         """Readback position in ``unit``."""

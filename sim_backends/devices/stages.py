@@ -16,6 +16,7 @@ class _SimStage(SimDeviceMixin, Stage):
     """A stage that writes its target into one world field and reaches it after travel + settle time."""
 
     state_field = ""
+    settle_timeout_s = float("inf")  # move_to(wait=True) waits out the whole simulated travel
 
     def __init__(self, world, name: str, *, min_position: float, max_position: float,
                  velocity: float = float("inf"), settle_time_s: float = 0.0, faults=None):
