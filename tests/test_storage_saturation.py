@@ -19,7 +19,8 @@ from tests.test_engine_fixtures import small_config, small_loaded
 from tests.test_storage_commit import CHILD, NO_RAMP
 
 # 0.1 e-/ADU: the 16-bit ADC clips at 6553 e-, well below the full well; bright fringes clip at 50000 e-/px/s
-BRIGHT = {"gain_e_per_adu = 0.45": "gain_e_per_adu = 0.1", "signal_rate_e_per_px_s = 25000.0": "signal_rate_e_per_px_s = 50000.0",
+BRIGHT = {"gain_e_per_adu = 0.45847": "gain_e_per_adu = 0.1",
+          "signal_rate_photons_per_px_s = 25000.0": "signal_rate_photons_per_px_s = 50000.0",
           **NO_RAMP}
 NO_SUSPENDER = "[suspenders]\nsaturation = false\n"
 PARAMS = {"frames_per_step": 2, "cycles": 2, "dark_frames": 2}
