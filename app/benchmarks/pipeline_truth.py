@@ -73,7 +73,7 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
         path.write_text(_config_text(sample, ideal_imaging), encoding="utf-8")
         loaded = load_config(path)
     cal = loaded.settings.calibration
-    volts = cal.piezo_start_v + cal.piezo_volts_per_2pi * equal_step_phases_rad(steps) / (2 * np.pi)
+    volts = cal.piezo_start + cal.piezo_travel_per_2pi * equal_step_phases_rad(steps) / (2 * np.pi)
     with open_bench(loaded) as bench:
         cam, world = bench.camera, bench.world
         h, w = cam.sensor_shape()
