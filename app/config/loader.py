@@ -67,7 +67,11 @@ def _describe(exc: ValidationError, source: str) -> str:
     """One line per problem: ``file: key [a.b.c]: what is allowed (got X)``."""
     lines = []
     for err in exc.errors(include_url=False):
-        key = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p, err)) or "(top level)"
+        loc = err["loc"]
+        given = err.get("input")
+        if loc and isinstance(given, dict) and given.get("backend") == loc[-1]:  # a whole section's check
+            loc = loc[:-1]
+        key = ".".join(str(p) for p in loc if not _is_union_tag(p, err)) or "(top level)"
         lines.append(f"{source}: key [{key}]: {_allowed(err)}")
     return "\n".join(lines)
 

@@ -174,8 +174,9 @@ class Acquisition:
             self._session_frames += 1
             info = FrameInfo(stage.label, block.step, block.cycle, frame.frame_id, frame.timestamp_s,
                              readback.delay_um, readback.piezo_position, readback.laser_power_w)
+            frame.data.flags.writeable = False  # read-only from here on (camera frames are fresh arrays)
             if latest is not None:
-                latest.publish((frame.data, info))  # read-only from here on (camera frames are fresh arrays)
+                latest.publish((frame.data, info))
             self.events.frame_acquired.emit(frame.data, info)
             self._maybe_preview(stage)
             self._progress(stage.label)
@@ -190,7 +191,7 @@ class Acquisition:
         now = time.monotonic()
         if not final and now < self._next_preview:
             return
-        self._next_preview = now + self.outputs.preview_interval_s
+        self._next_preview = now + self.outputs.previewer.next_interval_s(self.outputs.preview_interval_s)
         sums = self.sums
         planned = stage.frames_per_step * stage.n_steps
         self.outputs.previewer.submit(SumsSnapshot(stage.label, np.array(sums.sums), np.array(sums.counts),
@@ -252,6 +253,7 @@ class Acquisition:
             while True:
                 self.control.sleep_until(time.monotonic() + cfg.recheck_interval_s)
                 problem = self._recheck(stage)
+                self.acquirer.resync()  # the re-check's frames are not losses
                 if problem is None:
                     break
                 if time.monotonic() > deadline:

@@ -44,7 +44,7 @@ class StepAcquirer:
     ``checkpoint`` (the runner's pause/abort check) runs before every frame; ``power_check(measured_w)``
     runs after the interlock check when the pump is on and may raise (a suspender, or a wait).
     ``dropped_frames`` counts frame-id gaps between consecutive reads (a camera losing frames in
-    transfer); the frames intentionally dropped by ``discard_stale_frames`` are not counted.
+    transfer); the frames ``discard_stale_frames`` reports dropping on purpose are not counted.
     """
 
     def __init__(self, bench, *, frame_timeout_s: float, checkpoint: Callable[[], None] | None = None,
@@ -55,14 +55,18 @@ class StepAcquirer:
         self.power_check = power_check
         self.dropped_frames = 0
         self._last_frame_id: int | None = None
+        self._discarded = 0  # frames dropped on purpose since the last read (their ids are no loss)
+
+    def resync(self) -> None:
+        """Frames were read elsewhere (e.g. a suspender's re-check): the next id gap is no loss."""
+        self._last_frame_id, self._discarded = None, 0
 
     def settle_at(self, piezo_position: float, *, laser_on: bool) -> StepReadback:
         """Move -> settle -> discard stale frames -> interlock and pump-power check; the readbacks."""
         bench = self.bench
         bench.phase_piezo.move_to(piezo_position)
         bench.phase_piezo.wait_settled()
-        bench.camera.discard_stale_frames(timeout_s=self.frame_timeout_s)  # free run queues pre-move frames
-        self._last_frame_id = None  # ids skipped by the discard are not losses
+        self._discarded += int(bench.camera.discard_stale_frames(timeout_s=self.frame_timeout_s) or 0)  # pre-move frames
         if laser_on and not bench.laser.interlock_closed():
             raise InterlockError("the interlock opened during the run; emission stopped", device=bench.laser.name)
         power_w = bench.laser.measured_power_w()
@@ -75,9 +79,9 @@ class StepAcquirer:
         if self.checkpoint is not None:
             self.checkpoint()
         frame = self.bench.camera.read_frame(timeout_s=self.frame_timeout_s)
-        if self._last_frame_id is not None and frame.frame_id > self._last_frame_id + 1:
-            self.dropped_frames += frame.frame_id - self._last_frame_id - 1
-        self._last_frame_id = frame.frame_id
+        if self._last_frame_id is not None:
+            self.dropped_frames += max(0, frame.frame_id - self._last_frame_id - 1 - self._discarded)
+        self._last_frame_id, self._discarded = frame.frame_id, 0
         return frame
 
     def frames(self, n: int) -> Iterator[Frame]:

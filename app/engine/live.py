@@ -55,6 +55,7 @@ def run_live(bench, plan, params, events: RunnerEvents, control, results: dict, 
         frame = next(frames)
         info = FrameInfo("live", step, n // stage.n_steps, frame.frame_id, frame.timestamp_s, readback.delay_um,
                          readback.piezo_position, readback.laser_power_w)
+        frame.data.flags.writeable = False  # read-only for every reader (camera frames are fresh arrays)
         if latest_frame is not None:
             latest_frame.publish((frame.data, info))
         events.frame_acquired.emit(frame.data, info)

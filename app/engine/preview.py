@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,8 @@ from app.pipeline.uncertainty import object_sigmas, sigma_maps
 from app.signals import LatestValue
 
 log = logging.getLogger(__name__)
+
+PREVIEW_DUTY = 0.1  # the preview thread computes at most this fraction of the time (one core)
 
 
 @dataclass(frozen=True)
@@ -105,16 +108,24 @@ def preview_maps(snap: SumsSnapshot, derived: _Derived) -> PreviewMaps:
 
 
 class Previewer:
-    """A thread turning the newest submitted snapshot into maps in ``slot``; ``close`` drains and stops."""
+    """A thread turning the newest submitted snapshot into maps in ``slot``; ``close`` drains and stops.
+
+    ``next_interval_s(base)`` stretches the interval so that the thread computes at most
+    :data:`PREVIEW_DUTY` of the time: on a large frame the preview slows down, the ingest does not.
+    """
 
     def __init__(self, slot: LatestValue):
         self.slot = slot
+        self.last_compute_s = 0.0
         self._pending: SumsSnapshot | None = None
         self._cond = threading.Condition()
         self._closing = False
         self._derived: tuple[PreviewContext, _Derived] | None = None
         self._thread = threading.Thread(target=self._loop, name="qiup-preview", daemon=True)
         self._thread.start()
+
+    def next_interval_s(self, base_s: float) -> float:
+        return max(base_s, self.last_compute_s / PREVIEW_DUTY)
 
     def submit(self, snap: SumsSnapshot) -> None:
         """Hand over a snapshot, replacing one not yet taken (a stage's final one only by a later stage's)."""
@@ -140,10 +151,12 @@ class Previewer:
                 snap, self._pending = self._pending, None
                 if snap is None:
                     return
+            t0 = time.perf_counter()
             try:
                 self.slot.publish(preview_maps(snap, self._derived_for(snap)))
             except Exception:  # noqa: BLE001 - a preview never ends a run
                 log.exception("preview of %s failed", snap.stage)
+            self.last_compute_s = time.perf_counter() - t0
 
     def _derived_for(self, snap: SumsSnapshot) -> _Derived:
         if self._derived is None or self._derived[0] is not snap.context:

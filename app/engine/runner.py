@@ -42,10 +42,11 @@ class Runner:
     """Runs sequences on one connected bench; subscribe to ``runner.events`` before starting.
 
     ``latest_frame()`` / ``latest_maps()`` give the newest frame and preview maps (with a sequence
-    number) for displays that poll; ``preview_interval_s`` bounds how often preview maps are made.
+    number) for displays that poll; ``preview_interval_s`` bounds how often preview maps are made
+    (None: no preview maps).
     """
 
-    def __init__(self, bench, *, max_pause_s: float | None = None, preview_interval_s: float = 0.2):
+    def __init__(self, bench, *, max_pause_s: float | None = None, preview_interval_s: float | None = 0.2):
         self.bench = bench
         self.events = RunnerEvents()  # subscribe here
         self._failures = SubscriberFailures(self.events)  # first failure of each subscriber -> run file log
@@ -228,7 +229,7 @@ class Runner:
     def _work(self, sequence, params, plan: Plan, open_sink, state: ResumeState, claim) -> None:
         claim.admit()
         sink = NoFile()
-        results = ResultStore(plan, has_file=False)
+        results = None  # made once the file exists (stacked results then live on disk, never in RAM)
         previewer = None
         status, error = "failed", None
         self._failures.reset()
@@ -243,7 +244,7 @@ class Runner:
                          calibration=bench_facts(self.bench).calibration, latest_frame=self._frame_slot,
                          latest_maps=self._maps_slot)
             else:
-                previewer = Previewer(self._maps_slot)
+                previewer = None if self.preview_interval_s is None else Previewer(self._maps_slot)
                 outputs = LiveOutputs(self._frame_slot, previewer, self.preview_interval_s)
                 self._acquire(params, plan, sink, state, results, outputs)
                 if sequence == "fringe-calibration":
@@ -269,8 +270,9 @@ class Runner:
             if previewer is not None:
                 previewer.close()  # the last snapshot (a stage's final sums) is published first
             error = self._close_file(sink, status, error, laser_off)
-            self.result = RunResult(sequence, status, sink.path, results.memory, error, plan,
-                                    laser_off_confirmed=laser_off, on_disk=frozenset(results.on_disk))
+            self.result = RunResult(sequence, status, sink.path, {} if results is None else results.memory, error, plan,
+                                    laser_off_confirmed=laser_off,
+                                    on_disk=frozenset() if results is None else frozenset(results.on_disk))
             claim.release()
             try:
                 self._set_state(RunState.FAILED if status == "failed" else RunState.DONE)
