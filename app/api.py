@@ -15,7 +15,7 @@ RunData = StoredRun  # what read_run returns: status, parameters, stages, result
 def open_bench(config: str | Path | object = None) -> Iterator[object]:
     """Connect the bench of a config file (default: the simulated bench); laser off and closed on exit."""
     from app.bench_factory import open_bench as _open_bench
-    from app.cli.run_cmd import DEFAULT_CONFIG
+    from app.config import DEFAULT_CONFIG_PATH as DEFAULT_CONFIG
     from app.config import LoadedConfig, load_config
 
     loaded = config if isinstance(config, LoadedConfig) else load_config(config or DEFAULT_CONFIG)

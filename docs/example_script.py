@@ -36,9 +36,12 @@ def main(config=None, out=Path("runs")) -> None:
             print(f"refused: {exc}")
 
         cal = runner.run("fringe-calibration", {"points": 24, "frames_per_point": 1}, path=out / "calibration.h5")
-        print(f"piezo: {float(cal['piezo_per_2pi']):.3f} V per fringe")
+        print(f"piezo: {float(cal['piezo_per_2pi']):.3f} {bench.phase_piezo.unit} per fringe")
 
         holo = runner.run("phase-stepping", {"frames_per_step": 4, "phase_lock": True}, path=out / "hologram.h5")
+        preview = runner.latest_maps().value  # what a display polling the runner showed last
+        print(f"last preview: stage {preview.stage}, {preview.frames} frames, "
+              f"median sigma_phase {np.nanmedian(preview.sigma_phase_rad):.3f} rad")
         field = holo["mask"] > 0
         clear = holo["amplitude"][field] > 0.5
         median = f", median |t| there {np.median(holo['amplitude'][field][clear]):.3f}" if clear.any() else ""

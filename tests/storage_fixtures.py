@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine.plan import Plan, Stage, plan_to_json
+from app.engine.plan import Plan, PlanStage, plan_to_json
 from app.storage import RunWriter
 
 
@@ -19,7 +19,7 @@ def write_run_file(path: Path, runs: dict, *, config_text: str, parameters: dict
         n = r.sums.shape[0]
         phases = tuple(float(p) for p in (step_phases_rad if step_phases_rad is not None and n > 1
                                           else 2 * np.pi * np.arange(n) / n))
-        stages.append(Stage(label=label, kind=label, piezo_v=tuple(0.0 for _ in range(n)), step_phases_rad=phases,
+        stages.append(PlanStage(label=label, kind=label, piezo_setpoints=tuple(0.0 for _ in range(n)), step_phases_rad=phases,
                             frames_per_step=int(max(r.counts)), laser_on=label != "dark"))
     plan = Plan(sequence="phase-stepping", stages=tuple(stages), results=(), frame_shape=tuple(shape),
                 laser_power_w=0.1, exposure_s=None, frame_timeout_s=1.0)

@@ -84,3 +84,59 @@ def test_bad_sequence_parameter_is_refused_before_any_device_moves(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 2 and "steps" in err and "greater than or equal to 3" in err
     assert not (tmp_path / "out").exists()
+
+
+# -- issue 10: files that are not UTF-8 text, renamed keys, inconsistent limits, non-finite values ------------
+def test_a_config_that_is_not_utf8_gets_one_line(tmp_path, capsys):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(SIM_CONFIG.read_text().replace('name = "', 'name = "Caf\u00e9 ').encode("latin-1"))
+    code, err = run_cli(capsys, path)
+    assert code == 2 and "not a UTF-8 text file" in err and str(path) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_binary_file_or_a_directory_as_config_gets_one_line(tmp_path, capsys):
+    binary = tmp_path / "image.toml"
+    binary.write_bytes(bytes(range(256)))
+    code, err = run_cli(capsys, binary)
+    assert code == 2 and "not a UTF-8 text file" in err and len(err.strip().splitlines()) == 1
+    code, err = run_cli(capsys, tmp_path)
+    assert code == 2 and "is a directory" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("old, new", [("piezo_volts_per_2pi", "piezo_travel_per_2pi"), ("piezo_start_v", "piezo_start")])
+def test_a_renamed_calibration_key_gets_one_line_naming_the_new_name(tmp_path, capsys, old, new):
+    path = write_config(tmp_path, SIM_CONFIG.read_text().replace(f"{new} =", f"{old} =", 1))
+    code, err = run_cli(capsys, path)
+    assert code == 2
+    assert err.strip() == f"qiup: error: {path}: [calibration] {old} was renamed to {new}"
+
+
+def test_a_renamed_key_in_the_calibration_file_gets_one_line(tmp_path):
+    from app.config import ConfigError
+    from app.engine.calibration import effective_calibration
+
+    cal = tmp_path / "cal.toml"
+    cal.write_text("piezo_volts_per_2pi = 7.5\n", encoding="utf-8")
+    text = SIM_CONFIG.read_text().replace("[calibration]\n", f'[calibration]\nfile = "{cal.name}"\n', 1)
+    with pytest.raises(ConfigError, match=r"cal.toml: \[calibration\] piezo_volts_per_2pi was renamed to "
+                                          r"piezo_travel_per_2pi"):
+        effective_calibration(load_config(write_config(tmp_path, text)))
+
+
+def test_min_above_max_limits_are_refused(tmp_path, capsys):
+    text = SIM_CONFIG.read_text()
+    old = '[delay_stage]\nbackend = "sim"\nmin_um = 0.0\nmax_um = 100.0'
+    assert old in text
+    path = write_config(tmp_path, text.replace(old, '[delay_stage]\nbackend = "sim"\nmin_um = 80.0\nmax_um = 20.0', 1))
+    code, err = run_cli(capsys, path)
+    assert code == 2 and "[delay_stage]" in err and "min_um = 80 is above max_um = 20" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_positions_are_refused(tmp_path, capsys, value):
+    path = write_config(tmp_path, SIM_CONFIG.read_text().replace("sample_out_position_um = 25000.0",
+                                                                  f"sample_out_position_um = {value}", 1))
+    code, err = run_cli(capsys, path)
+    assert code == 2 and "[calibration.sample_out_position_um]" in err and "finite number" in err

@@ -54,18 +54,18 @@ def test_time_series_stacks_one_image_per_repeat(tmp_path):
 
 def test_fringe_calibration_measures_the_piezo_and_the_next_run_uses_it(tmp_path):
     """The simulated piezo moves an idler mirror (double pass, 0.1 um/V): 1550 nm / 2 / 0.1 um/V = 7.75 V."""
-    config = {"piezo_volts_per_2pi = 7.75": "piezo_volts_per_2pi = 7.0",
+    config = {"piezo_travel_per_2pi = 7.75": "piezo_travel_per_2pi = 7.0",
               "laser_power_w = 0.1": 'laser_power_w = 0.1\nfile = "piezo-calibration.toml"', "sample": "empty"}
     result, _ = run(tmp_path, "fringe-calibration", {"points": 24, "frames_per_point": 1, "dark_frames": 1}, **config)
     assert float(result["piezo_per_2pi"]) == pytest.approx(7.75, rel=0.01)
     assert result["sweep_piezo"].shape == (24,)
     written = (tmp_path / "piezo-calibration.toml").read_text()
-    assert "piezo_volts_per_2pi = 7.7" in written
+    assert "piezo_travel_per_2pi = 7.7" in written
     loaded = small_loaded(tmp_path, **config)
-    assert effective_calibration(loaded).piezo_volts_per_2pi == pytest.approx(7.75, rel=0.01)
+    assert effective_calibration(loaded).piezo_travel_per_2pi == pytest.approx(7.75, rel=0.01)
     with open_bench(loaded) as bench:
         _, plan = Runner(bench).plan("phase-stepping", {})
-    steps = np.diff(plan.stage_by_label("sample").piezo_v)
+    steps = np.diff(plan.stage_by_label("sample").piezo_setpoints)
     assert steps == pytest.approx(float(result["piezo_per_2pi"]) / 4)  # quarter fringes with the measured value
 
 
@@ -111,12 +111,20 @@ def test_live_view_streams_rolling_maps_until_stopped(tmp_path):
     with open_bench(small_loaded(tmp_path, sample="empty")) as bench:
         runner = Runner(bench)
         maps, states = [], []
-        runner.events.live_maps.connect(lambda m: maps.append(float(np.median(m.visibility))))
+
+        def on_frame(data, info):  # the slot holds the maps of the frame before this one
+            latest = runner.latest_maps()
+            if latest is not None and (not maps or maps[-1][0] != latest.seq):
+                maps.append((latest.seq, float(np.median(latest.value.visibility))))
+            if info.frame_id >= 14:
+                runner.stop()
+
         runner.events.state_changed.connect(lambda new, old: states.append(new))
-        runner.events.frame_acquired.connect(lambda data, info: info.frame_id >= 14 and runner.stop())
+        runner.events.frame_acquired.connect(on_frame)
         result = runner.run("live", {"dark_frames": 2})
         laser_on = bench.world.state.laser_emission
     assert result.status == "complete" and result.path is None and laser_on is False
     assert states[-1] == RunState.DONE
-    assert len(maps) == 12 - 3  # frames 3..14 are live; maps from the 4th live frame on
-    assert np.median(maps) == pytest.approx(0.6, abs=0.03)
+    assert runner.latest_maps().seq == 12 - 3  # frames 3..14 are live; maps from the 4th live frame on
+    assert [seq for seq, _ in maps] == list(range(1, 9))  # one new map per frame, none queued or lost
+    assert np.median([v for _, v in maps]) == pytest.approx(0.6, abs=0.03)

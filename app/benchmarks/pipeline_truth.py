@@ -64,6 +64,7 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
     import tempfile
 
     from app.bench_factory import open_bench
+    from app.engine.acquire_step import StepAcquirer, switch_pump
     from app.config import load_config
     from drivers.interfaces import Roi
     from sim_backends.optics import expected_electrons
@@ -73,7 +74,7 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
         path.write_text(_config_text(sample, ideal_imaging), encoding="utf-8")
         loaded = load_config(path)
     cal = loaded.settings.calibration
-    volts = cal.piezo_start_v + cal.piezo_volts_per_2pi * equal_step_phases_rad(steps) / (2 * np.pi)
+    volts = cal.piezo_start + cal.piezo_travel_per_2pi * equal_step_phases_rad(steps) / (2 * np.pi)
     with open_bench(loaded) as bench:
         cam, world = bench.camera, bench.world
         h, w = cam.sensor_shape()
@@ -81,25 +82,23 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
         cam.set_roi(roi)
         slices = (slice(roi.y, roi.y + roi.height), slice(roi.x, roi.x + roi.width))
         exposure_s = cam.exposure_s()
-        bench.laser.set_power_w(cal.laser_power_w)
         if cal.zero_path_delay_um is not None:  # fringes only near zero path difference
             bench.delay_stage.move_to(cal.zero_path_delay_um)
         cam.start()
+        acquirer = StepAcquirer(bench, frame_timeout_s=5.0)
 
         def run(emission: bool, sample_in: bool) -> SimulatedRun:
-            bench.laser.set_emission(emission)
-            if emission:  # the pump ramps after emission on; the truth below assumes its setpoint
-                bench.laser.wait_until_power_settled(tolerance_fraction=1e-6)
+            # the pump ramps after emission on; the truth below assumes its setpoint
+            switch_pump(bench, on=emission, power_w=cal.laser_power_w, settle_fraction=1e-6)
             bench.sample_stage.move_to(cal.sample_in_position_um if sample_in else cal.sample_out_position_um)
             acc = StepAccumulator(steps, (roi_size, roi_size))
             out = SimulatedRun(sums=None)  # type: ignore[arg-type]
             expected = []
             for k, v in enumerate(volts):
-                bench.phase_piezo.move_to(float(v))
-                bench.phase_piezo.wait_settled()
+                _, frames = acquirer.take(float(v), frames_per_step, laser_on=emission)
                 expected.append(np.asarray(expected_electrons(world, slices, exposure_s), np.float64))
-                for _ in range(frames_per_step):
-                    frame = cam.read_frame(timeout_s=5.0).data
+                for taken in frames:
+                    frame = taken.data
                     acc.add(k, frame)
                     if keep_frames:
                         out.frames.append(frame.copy())

@@ -1,7 +1,8 @@
 """``qiup bench simulator``: frames per second of the simulated camera, tiered vs numpy-exact shot noise.
 
 Each row renders complete frames (forward model + shot, dark and read noise + ADC) through
-``SimCamera.read_frame`` on one core. The baseline is the same camera with numpy's Poisson sampler on
+``SimCamera.read_frame`` on one core, taken through the engine's one acquisition path (a piezo step,
+settle, stale-frame discard, interlock and power check, then the frame). The baseline is the same camera with numpy's Poisson sampler on
 every pixel; "tiered" is the default sampler (sim_backends/noise.py: exact scattering below 0.1 e-,
 exact numpy Poisson below 20 e-, skew-corrected Gaussian above).
 """
@@ -9,6 +10,8 @@ exact numpy Poisson below 20 e-, skew-corrected Gaussian above).
 from __future__ import annotations
 
 import time
+
+from app.engine.acquire_step import StepAcquirer, switch_pump
 
 TARGET_FPS = {512: 100.0, 2048: 10.0}
 
@@ -20,7 +23,9 @@ def add_arguments(parser) -> None:
 def _camera(size: int, scene: str):
     from app.config.devices import RoiConfig, SimCameraConfig
     from app.config.simulation import SimulationConfig
-    from sim_backends.devices import SimCamera, SimLaser, SimPiezo
+    from types import SimpleNamespace
+
+    from sim_backends.devices import SimCamera, SimDelayStage, SimLaser, SimPiezo
     from sim_backends.world import SimulatedBench
 
     offset = (2048 - size) // 2
@@ -28,21 +33,22 @@ def _camera(size: int, scene: str):
     cam_cfg = SimCameraConfig(backend="sim", roi=RoiConfig(x=offset, y=offset, width=size, height=size))
     world = SimulatedBench(sim=sim, camera=cam_cfg)
     laser, piezo, camera = SimLaser(world, rin_rms=0.001), SimPiezo(world), SimCamera(world)
-    for dev in (laser, piezo, camera):
+    delay = SimDelayStage(world)
+    for dev in (laser, piezo, delay, camera):
         dev.connect()
-    laser.set_power_w(0.1)
-    laser.set_emission(True)
+    bench = SimpleNamespace(laser=laser, phase_piezo=piezo, delay_stage=delay, camera=camera)
+    switch_pump(bench, on=True, power_w=0.1)
     camera.start()
-    return camera, piezo
+    return camera, StepAcquirer(bench, frame_timeout_s=5.0)
 
 
-def _fps(camera, piezo, exact: bool, seconds: float) -> float:
+def _fps(camera, acquirer, exact: bool, seconds: float) -> float:
     camera.exact_poisson = exact
-    camera.read_frame()  # warm the coherent-term cache
+    acquirer.read()  # warm the coherent-term cache
     n, start = 0, time.perf_counter()
     while True:
-        piezo.move_to(10.0 + (n % 4) * 1.9375)  # phase steps, so every frame is a new fringe pattern
-        camera.read_frame()
+        _, frames = acquirer.take(10.0 + (n % 4) * 1.9375, 1, laser_on=True)  # a new fringe pattern every frame
+        next(frames)
         n += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds and n >= 3:

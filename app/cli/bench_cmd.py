@@ -8,6 +8,7 @@ from importlib import import_module
 BENCHMARKS = {
     "simulator": "app.benchmarks.simulator",
     "pipeline": "app.benchmarks.pipeline",
+    "core": "app.benchmarks.core",
 }
 
 

@@ -7,12 +7,12 @@ import time
 import tomllib
 from pathlib import Path
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "simulation.toml"
+from app.config import DEFAULT_CONFIG_PATH
 
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run an acquisition sequence (or a sequence file)")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="bench TOML (default: simulation)")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="bench TOML (default: simulation)")
     p.add_argument("--sequence", default="phase-stepping",
                    help="dark | reference | phase-stepping | delay-scan | fringe-calibration | time-series | live")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="sequence parameter")
@@ -27,20 +27,21 @@ def handle(args) -> int:
             from app.cli import CliError
 
             raise CliError("--param applies to --sequence; put the parameters in the sequence file instead")
-        paths = run_sequence_file(args.config, args.sequence_file, args.out)
+        results = _run_all(args.config, read_sequence_file(args.sequence_file), args.out, sys.stdout)
     else:
-        paths = [run_sequence(args.config, args.sequence, args.param, args.out)]
-    return 0 if paths and all(_status(p) == "complete" for p in paths if p) else 1
+        results = _run_all(args.config, [(args.sequence, _validated_pairs(args.sequence, args.param))], args.out,
+                           sys.stdout)
+    return 0 if results and all(r.status == "complete" for r in results) else 1
 
 
 def read_sequence_file(path: Path) -> list[tuple[str, dict]]:
     """``[[sequence]]`` tables -> [(name, parameters)], every one validated (ParameterError otherwise)."""
+    from app.config.loader import read_text_file
     from app.engine.params import ParameterError, validate_params
 
+    text = read_text_file(path, "sequence file", ParameterError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParameterError(f"{path}: sequence file not found") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{path}: not valid TOML: {exc}") from None
     tables = data.get("sequence")
@@ -60,19 +61,25 @@ def read_sequence_file(path: Path) -> list[tuple[str, dict]]:
     return items
 
 
-def run_sequence_file(config_path: Path, sequence_file: Path, out_dir: Path, *, stream=None) -> list[Path]:
+def run_sequence_file(config_path: Path, sequence_file: Path, out_dir: Path, *, stream=None) -> list[Path | None]:
     items = read_sequence_file(sequence_file)
-    return _run_all(config_path, items, out_dir, stream or sys.stdout)
+    return [r.path for r in _run_all(config_path, items, out_dir, stream or sys.stdout)]
 
 
-def run_sequence(config_path: Path, sequence: str, param_pairs: list[str], out_dir: Path, *, stream=None) -> Path:
-    """Validate everything, then run; returns the run file's path. Used by ``run`` and ``start``."""
+def _validated_pairs(sequence: str, param_pairs: list[str]) -> dict:
     from app.engine.params import _split_pairs, validate_params
 
     raw = _split_pairs(param_pairs)
     validate_params(sequence, raw)  # before the bench is even opened
-    (path,) = _run_all(config_path, [(sequence, raw)], out_dir, stream or sys.stdout)
-    return path
+    return raw
+
+
+def run_sequence(config_path: Path, sequence: str, param_pairs: list[str], out_dir: Path, *,
+                 stream=None) -> Path | None:
+    """Validate everything, then run; returns the run file's path (None: live, or no file was made)."""
+    (result,) = _run_all(config_path, [(sequence, _validated_pairs(sequence, param_pairs))], out_dir,
+                         stream or sys.stdout)
+    return result.path
 
 
 class Interrupted(KeyboardInterrupt):
@@ -83,7 +90,8 @@ class Interrupted(KeyboardInterrupt):
         self.laser_off_confirmed = laser_off_confirmed
 
 
-def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, stream) -> list[Path]:
+def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, stream) -> list:
+    """Plan every item against the bench, then run them in order until one does not complete; the RunResults."""
     from app.bench_factory import open_bench
     from app.cli import CliError
     from app.config import load_config
@@ -99,10 +107,11 @@ def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, st
         probe.unlink()
     except OSError as exc:
         raise CliError(f"--out {out_dir}: cannot write run files there ({exc.strerror or exc})") from None
-    paths: list[Path] = []
+    results = []
     with open_bench(loaded) as bench:
         runner = Runner(bench)
-        plans = [runner.plan(name, params) for name, params in items]  # every one checked before any moves
+        # every sequence planned against the bench (positions, limits, memory) before anything moves
+        plans = [runner.plan(name, params, results_in_memory=name == "live") for name, params in items]
         printer = ProgressPrinter(stream)
         printer.connect(runner.events)
         for (name, _), (params, _plan) in zip(items, plans):
@@ -110,20 +119,24 @@ def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, st
             path = None if name == "live" else _new_path(out_dir, name)
             printer.reset()
             try:
-                result = runner.run(name, params, path=path)
+                result = runner.run(name, params, path=path, raise_on_error=False)
             except KeyboardInterrupt as exc:
                 raise Interrupted(laser_off_confirmed=runner.result is None or runner.result.laser_off_confirmed) from exc
             finally:
-                if runner.result is not None and path is not None:
+                if runner.result is not None and runner.result.path is not None:
                     print(f"qiup: run file {path} ({runner.result.status})", file=stream)
             if not result.laser_off_confirmed:
                 raise DeviceError(LASER_NOT_CONFIRMED, device="laser")
-            paths.append(path)
-            if path is not None and result.status == "complete":
+            if isinstance(runner.exception, DeviceError):
+                raise runner.exception
+            results.append(result)
+            if result.status == "failed":  # e.g. a suspension that outlasted max_suspended_s: one line, exit 1
+                print(f"qiup: {name} failed: {result.error}", file=sys.stderr)
+            if result.path is not None and result.status == "complete":
                 _quicklooks(result, path, stream)
             if result.status != "complete":
                 break
-    return paths
+    return results
 
 
 def _new_path(out_dir: Path, name: str) -> Path:
@@ -155,15 +168,6 @@ def _quicklooks(result, path: Path, stream) -> None:
         written.append("phase")
     if written:
         print(f"qiup: quick-looks {path.parent / path.stem}-{{{','.join(written)}}}.png", file=stream)
-
-
-def _status(path: Path | None) -> str:
-    if path is None:
-        return "complete"
-    from app.storage import file_status, open_run_file
-
-    with open_run_file(path) as h5:
-        return file_status(h5)
 
 
 class ProgressPrinter:

@@ -7,12 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from app.cli.run_cmd import DEFAULT_CONFIG, run_sequence
+from app.cli.run_cmd import run_sequence
+from app.config import DEFAULT_CONFIG_PATH
 
 
 def register(sub) -> None:
     p = sub.add_parser("start", help="main job: GUI if a display exists, else a headless demo run")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
     p.add_argument("--out", type=Path, default=Path("runs"))
     p.add_argument("--headless", action="store_true", help="never open the GUI")
     p.set_defaults(handler=handle)

@@ -21,16 +21,27 @@ from app.config.devices import (
 from app.config.simulation import SampleName, SimulationConfig  # noqa: E402  (re-exported)
 
 
+RENAMED_CALIBRATION_KEYS = {"piezo_volts_per_2pi": "piezo_travel_per_2pi", "piezo_start_v": "piezo_start"}
+
+
+def renamed_key_message(old: str) -> str | None:
+    """The one line for a calibration key that was renamed, or None."""
+    new = RENAMED_CALIBRATION_KEYS.get(old)
+    return None if new is None else f"[calibration] {old} was renamed to {new}"
+
+
 class CalibrationConfig(Section):
     """Numbers the sequences need to turn physics into device setpoints."""
 
-    piezo_volts_per_2pi: float = Field(7.75, gt=0.0, le=150.0, description="piezo voltage for one fringe")
-    piezo_start_v: float = Field(10.0, ge=0.0, le=150.0, description="piezo voltage of step 0")
+    piezo_travel_per_2pi: float = Field(7.75, gt=0.0, le=150.0,
+                                        description="phase-piezo travel for one fringe, in the piezo's unit (V or um)")
+    piezo_start: float = Field(10.0, ge=0.0, le=150.0, description="phase-piezo setpoint of step 0 (V or um)")
     zero_path_delay_um: float | None = Field(
-        None, description="delay-stage position of zero path difference (from a delay scan); stepped sequences "
+        None, allow_inf_nan=False,
+        description="delay-stage position of zero path difference (from a delay scan); stepped sequences "
         "go there first (None: leave the delay stage where it is)")
-    sample_in_position_um: float = Field(0.0)
-    sample_out_position_um: float = Field(25_000.0)
+    sample_in_position_um: float = Field(0.0, allow_inf_nan=False)
+    sample_out_position_um: float = Field(25_000.0, allow_inf_nan=False)
     laser_power_w: float = Field(0.1, gt=0.0, le=10.0, description="pump power during acquisition")
     laser_settle_fraction: float = Field(0.01, gt=0.0, le=0.5,
                                          description="frames are taken once the power is this close to the setpoint")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.engine.plan import Plan, Stage
+from app.engine.plan import Plan, PlanStage
 from app.pipeline import FringeMaps, complex_field, demodulate
 from app.pipeline.depth import depth_from_delay_scan
 from app.pipeline.reconstruct import RunSums, reconstruct
@@ -56,7 +56,7 @@ class Analysis:
     fields: dict[int, np.ndarray] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
-    def stage_done(self, stage: Stage, acc) -> dict:
+    def stage_done(self, stage: PlanStage, acc) -> dict:
         """Results of a finished stage as {name: (array, index or None)}."""
         if stage.kind == "dark":
             self.dark = acc.sums[0] / float(acc.counts[0])
@@ -76,14 +76,14 @@ class Analysis:
             return {"volume": (np.abs(self.fields[z]).astype(np.float32), z),
                     "field_phase": (np.angle(self.fields[z]).astype(np.float32), z)}
         if stage.kind == "sweep":
-            piezo = np.array(stage.piezo_v)
+            piezo = np.array(stage.piezo_setpoints)
             nominal = 2 * np.pi * (piezo[1] - piezo[0]) / (stage.step_phases_rad[1] - stage.step_phases_rad[0])
             period = fringe_period(piezo, means, nominal)
             self.extra["piezo_per_2pi"] = period
             return {"piezo_per_2pi": (period, None), "sweep_piezo": (piezo, None)}
         return {}
 
-    def _object(self, stage: Stage, acc) -> dict:
+    def _object(self, stage: PlanStage, acc) -> dict:
         """The same reconstruction ``qiup reprocess`` makes from the file's sums (one code path)."""
         known_noise = self.gain_e_per_adu is not None
         recon = reconstruct(

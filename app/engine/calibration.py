@@ -6,14 +6,16 @@ run (and every later one) steps the phase with the measured value instead of the
 
 from __future__ import annotations
 
+import json
 import time
 import tomllib
 from pathlib import Path
 
 from app.config import ConfigError, LoadedConfig
-from app.config.schema import CalibrationConfig
+from app.config.loader import read_text_file
+from app.config.schema import CalibrationConfig, renamed_key_message
 
-FILE_KEYS = ("piezo_volts_per_2pi", "piezo_start_v")
+FILE_KEYS = ("piezo_travel_per_2pi", "piezo_start")
 
 
 def calibration_file_path(loaded: LoadedConfig) -> Path | None:
@@ -31,9 +33,13 @@ def effective_calibration(loaded: LoadedConfig) -> CalibrationConfig:
     if path is None or not path.exists():
         return cal
     try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: calibration file unreadable ({exc})") from None
+        values = tomllib.loads(read_text_file(path, "calibration file"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: calibration file is not valid TOML ({exc})") from None
+    for key in values:
+        renamed = renamed_key_message(key)
+        if renamed:
+            raise ConfigError(f"{path}: {renamed}")
     unknown = set(values) - set(FILE_KEYS) - {"measured", "source"}
     if unknown:
         raise ConfigError(f"{path}: unknown calibration keys {sorted(unknown)} (allowed: {', '.join(FILE_KEYS)})")
@@ -43,14 +49,20 @@ def effective_calibration(loaded: LoadedConfig) -> CalibrationConfig:
         raise ConfigError(f"{path}: bad calibration value ({exc})") from None
 
 
-def write_calibration_file(path: Path, *, piezo_volts_per_2pi: float, source: str) -> None:
-    """Write (replace) the calibration file atomically."""
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string (quotes, backslashes and control characters escaped)."""
+    return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic-string escapes
+
+
+def write_calibration_file(path: Path, *, piezo_travel_per_2pi: float, source: str) -> None:
+    """Write (replace) the calibration file atomically; ``source`` may be any path (e.g. C:\\runs\\x.h5)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (
         "# Written by qiup fringe-calibration; read by every later run (overrides [calibration]).\n"
-        f"piezo_volts_per_2pi = {piezo_volts_per_2pi:.6g}\n"
-        f'measured = "{time.strftime("%Y-%m-%dT%H:%M:%S%z")}"\n'
-        f'source = "{source}"\n'
+        "# piezo_travel_per_2pi is in the phase piezo's unit (V or um).\n"
+        f"piezo_travel_per_2pi = {piezo_travel_per_2pi!r}\n"
+        f"measured = {toml_string(time.strftime('%Y-%m-%dT%H:%M:%S%z'))}\n"
+        f"source = {toml_string(source)}\n"
     )
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")

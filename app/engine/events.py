@@ -1,7 +1,10 @@
 """What a runner tells its subscribers (GUI, CLI progress bar, scripts); psygnal signals, no Qt.
 
-Signals are emitted from the runner's worker thread; a GUI connects with ``thread="main"`` (psygnal)
-or queues them itself.
+Every signal is an :func:`app.signals.isolated_signal` emitted from the runner's worker thread: a
+subscriber that raises is reported (``failure_sink``) and the others still run (decision 0040).
+Events carry small records; frames and maps are pulled from the runner's latest-value slots
+(``runner.latest_frame()``, ``runner.latest_maps()``). A GUI connects with psygnal's ``thread=`` only
+for low-rate events (state, progress, warnings).
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from psygnal import Signal, SignalGroup
+import numpy as np
+from psygnal import SignalGroup
+
+from app.signals import isolated_signal
 
 _log = logging.getLogger(__name__)
 
@@ -62,42 +68,53 @@ class Progress:
         return self.frames_done / self.frames_total if self.frames_total else 0.0
 
 
-class RunnerEvents(SignalGroup):
-    state_changed = Signal(RunState, RunState)  # new, old
-    frame_acquired = Signal(object, FrameInfo)  # frame data (h, w) uint16 — read it, do not keep it
-    step_done = Signal(StepInfo)
-    progress = Signal(Progress)
-    stage_done = Signal(str)  # stage label; its results are written
-    live_maps = Signal(object)  # FringeMaps of the rolling demodulation (live sequence)
-    warning = Signal(str)  # suspenders tripping and clearing, phase-lock corrections
-    error = Signal(str)  # the message that ended the run
+@dataclass(frozen=True)
+class PreviewMaps:
+    """Maps from a stage's running exact sums (published to ``runner.latest_maps()``; read-only arrays).
 
-
-class GuardedEvents:
-    """The runner's side of its events: a subscriber that raises is logged, never ends the run.
-
-    A week-long acquisition must not fail because a progress display or a script callback has a bug;
-    the first failure of each event is logged with its traceback and kept in ``failures`` (the runner
-    writes them into the run file's log). KeyboardInterrupt and SystemExit still go through.
+    ``phase_rad`` is relative to the reference when the run has one (masked like the final result);
+    ``sigma_phase_rad`` from photoelectrons and read noise (NaN when the camera's gain is unknown).
     """
 
+    stage: str
+    visibility: np.ndarray
+    phase_rad: np.ndarray
+    sigma_phase_rad: np.ndarray
+    step_counts: tuple[int, ...]  # frames so far in each step
+    frames: int  # frames so far in the stage
+    frames_planned: int  # frames the stage will have when complete
+    final: bool = False  # True: the stage's complete sums (equals its written result)
+
+
+class RunnerEvents(SignalGroup):
+    """The runner's events; every signal isolates its subscribers from each other."""
+
+    state_changed = isolated_signal(RunState, RunState)  # new, old; only from the worker thread
+    # Synchronous, once per frame, for scripts: the array is READ-ONLY and only valid during the call.
+    # Never queue it (a queued frame per frame grows without bound); GUIs use runner.latest_frame().
+    frame_acquired = isolated_signal(object, FrameInfo)
+    step_done = isolated_signal(StepInfo)
+    progress = isolated_signal(Progress)
+    stage_done = isolated_signal(str)  # stage label; its results are written
+    result_ready = isolated_signal(str, object)  # result name, index (int) or None; written (to the file if any)
+    warning = isolated_signal(str)  # suspenders tripping and clearing, phase-lock corrections, dropped frames
+    error = isolated_signal(str)  # the message that ended the run
+
+
+class SubscriberFailures:
+    """Collects the first failure of each subscriber of each signal (the runner logs them to the run file)."""
+
     def __init__(self, events: RunnerEvents):
-        self._events = events
-        self.failures: dict[str, str] = {}
+        self.messages: list[str] = []
+        self._signals = [getattr(events, name) for name in events.signals]  # psygnal >= 0.10 spelling
+        for signal in self._signals:
+            signal.failure_sink = self._record
 
-    def __getattr__(self, name: str) -> "_GuardedSignal":
-        return _GuardedSignal(getattr(self._events, name), name, self)
+    def reset(self) -> None:
+        """A new run: forget what was reported, so a subscriber's first failure in this run is logged."""
+        self.messages.clear()
+        for signal in self._signals:
+            signal.__dict__.pop("_qiup_reported", None)
 
-
-class _GuardedSignal:
-    def __init__(self, signal, name: str, owner: GuardedEvents):
-        self._signal, self._name, self._owner = signal, name, owner
-
-    def emit(self, *args) -> None:
-        try:
-            self._signal.emit(*args)
-        except Exception as exc:  # noqa: BLE001 - a subscriber's bug is reported, the run goes on
-            cause = exc.__cause__ or exc
-            if self._name not in self._owner.failures:
-                self._owner.failures[self._name] = f"a subscriber of '{self._name}' failed: {cause!r}"
-                _log.error("subscriber of %s failed; the run continues", self._name, exc_info=cause)
+    def _record(self, name: str, exc: BaseException) -> None:
+        self.messages.append(f"a subscriber of '{name}' failed: {exc!r}")

@@ -15,8 +15,11 @@ class ParameterError(ValueError):
     """Bad sequence parameters; the message names the parameter and what is allowed."""
 
 
+MAX_DELAYS = 100_000  # delay positions of one scan (a finer scan is refused before anything is allocated)
+
+
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     exposure_s: float | None = Field(None, gt=0.0, le=60.0, description="camera exposure; config value if unset")
     frame_timeout_s: float = Field(5.0, gt=0.0, le=600.0)
@@ -80,12 +83,17 @@ class DelayScanParams(_Stepped):
             raise ValueError("give delays_um=[...] or all of start_um, stop_um, step_um")
         if self.delays_um is not None and len(self.delays_um) < 3:
             raise ValueError("a delay scan needs at least 3 positions")
+        if self.delays_um is not None and len(self.delays_um) > MAX_DELAYS:
+            raise ValueError(f"a delay scan has at most {MAX_DELAYS} positions")
         return self
 
     def delays(self) -> list[float]:
         if self.delays_um is not None:
             return [float(d) for d in self.delays_um]
         n = int(round((self.stop_um - self.start_um) / self.step_um)) + 1
+        if n > MAX_DELAYS:
+            raise ParameterError(f"delay-scan: start_um..stop_um by step_um={self.step_um:g} gives {n:.3g} positions; "
+                                 f"at most {MAX_DELAYS} are allowed (use a larger step_um)")
         if n < 3:
             raise ParameterError(f"delay-scan: start_um..stop_um by step_um gives {n} positions; need at least 3")
         return [self.start_um + i * self.step_um for i in range(n)]

@@ -1,7 +1,8 @@
 """Each sequence's parameters -> a :class:`Plan`, checked against the bench's limits before any move.
 
-``BenchFacts`` is what planning may know about the bench (limits, frame shape, calibration); it is read
-from connected devices without moving them, so a bad delay or power is refused before anything moves.
+``BenchFacts`` is what planning may know about the bench (limits, frame shape, calibration). All of it
+is read in one place, :func:`bench_facts`, from values the devices cache (no serial query), so planning
+can run on a GUI thread; every position a plan will visit is checked there, before anything moves.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.config.schema import CalibrationConfig
+from app.engine.calibration import effective_calibration
 from app.engine import params as P
 from app.engine.params import ParameterError
-from app.engine.plan import Plan, ResultSpec, Stage, equal_steps
+from app.engine.plan import Plan, ResultSpec, PlanStage, equal_steps
 
 
 @dataclass(frozen=True)
@@ -27,18 +29,24 @@ class BenchFacts:
     laser_limits_w: tuple[float, float]
     has_sample_stage: bool
     calibration: CalibrationConfig
+    sample_limits_um: tuple[float, float] | None = None
 
-    @classmethod
-    def from_bench(cls, bench, calibration: CalibrationConfig) -> "BenchFacts":
-        return cls(
-            frame_shape=tuple(bench.camera.frame_shape()),
-            piezo_limits=tuple(bench.phase_piezo.limits()),
-            piezo_unit=bench.phase_piezo.unit,
-            delay_limits_um=tuple(bench.delay_stage.limits()),
-            laser_limits_w=tuple(bench.laser.power_limits_w()),
-            has_sample_stage=bench.sample_stage is not None,
-            calibration=calibration,
-        )
+
+def bench_facts(bench) -> BenchFacts:
+    """Everything planning knows about ``bench``, from cached device facts and the effective calibration.
+
+    The one place that reads them: switch it to the devices' capability records and nothing else changes.
+    """
+    return BenchFacts(
+        frame_shape=tuple(bench.camera.frame_shape()),
+        piezo_limits=tuple(bench.phase_piezo.limits()),
+        piezo_unit=bench.phase_piezo.unit,
+        delay_limits_um=tuple(bench.delay_stage.limits()),
+        laser_limits_w=tuple(bench.laser.power_limits_w()),
+        has_sample_stage=bench.sample_stage is not None,
+        calibration=effective_calibration(bench.config),
+        sample_limits_um=None if bench.sample_stage is None else tuple(bench.sample_stage.limits()),
+    )
 
 
 def build_plan(sequence: str, params, facts: BenchFacts) -> Plan:
@@ -50,20 +58,20 @@ def build_plan(sequence: str, params, facts: BenchFacts) -> Plan:
 
 
 # ------------------------------------------------------------------------------------ stages
-def _dark(frames: int, facts: BenchFacts) -> Stage:
-    v0 = facts.calibration.piezo_start_v
-    return Stage("dark", "dark", (v0,), (0.0,), frames, cycles=1, laser_on=False)
+def _dark(frames: int, facts: BenchFacts) -> PlanStage:
+    v0 = facts.calibration.piezo_start
+    return PlanStage("dark", "dark", (v0,), (0.0,), frames, cycles=1, laser_on=False)
 
 
-def _stepped(label: str, kind, p, facts: BenchFacts, *, sample_in: bool | None, **extra) -> Stage:
+def _stepped(label: str, kind, p, facts: BenchFacts, *, sample_in: bool | None, **extra) -> PlanStage:
     cal = facts.calibration
-    volts, phases = equal_steps(p.steps, cal.piezo_start_v, cal.piezo_volts_per_2pi)
+    volts, phases = equal_steps(p.steps, cal.piezo_start, cal.piezo_travel_per_2pi)
     extra.setdefault("delay_um", cal.zero_path_delay_um)  # at zero path difference unless the stage scans delay
-    return Stage(label, kind, volts, phases, p.frames_per_step, cycles=p.n_cycles(),
+    return PlanStage(label, kind, volts, phases, p.frames_per_step, cycles=p.n_cycles(),
                  sample_in=sample_in, phase_lock=p.phase_lock, **extra)
 
 
-def _reference(p, facts: BenchFacts) -> Stage:
+def _reference(p, facts: BenchFacts) -> PlanStage:
     method = facts.calibration.reference_method
     if method == "sample_stage" and not facts.has_sample_stage:
         raise ParameterError("a reference run needs a [sample_stage] ([calibration] reference_method = "
@@ -162,10 +170,10 @@ def plan_delay_scan(p: P.DelayScanParams, facts: BenchFacts) -> Plan:
 
 def plan_fringe_calibration(p: P.FringeCalibrationParams, facts: BenchFacts) -> Plan:
     cal = facts.calibration
-    span = p.fringes * cal.piezo_volts_per_2pi
-    volts = cal.piezo_start_v + np.linspace(0.0, span, p.points)
-    phases = 2 * np.pi * (volts - volts[0]) / cal.piezo_volts_per_2pi
-    sweep = Stage("sweep", "sweep", tuple(map(float, volts)), tuple(map(float, phases)), p.frames_per_point,
+    span = p.fringes * cal.piezo_travel_per_2pi
+    volts = cal.piezo_start + np.linspace(0.0, span, p.points)
+    phases = 2 * np.pi * (volts - volts[0]) / cal.piezo_travel_per_2pi
+    sweep = PlanStage("sweep", "sweep", tuple(map(float, volts)), tuple(map(float, phases)), p.frames_per_point,
                   cycles=1, sample_in=None, delay_um=cal.zero_path_delay_um)
     results = _dark_results(facts) + [
         ResultSpec("piezo_per_2pi", (), facts.piezo_unit, "float64", "measured piezo travel per fringe"),
@@ -176,8 +184,8 @@ def plan_fringe_calibration(p: P.FringeCalibrationParams, facts: BenchFacts) -> 
 
 def plan_live(p: P.LiveParams, facts: BenchFacts) -> Plan:
     cal = facts.calibration
-    volts, phases = equal_steps(p.steps, cal.piezo_start_v, cal.piezo_volts_per_2pi)
-    stage = Stage("live", "sample", volts, phases, 1, cycles=1, delay_um=cal.zero_path_delay_um)
+    volts, phases = equal_steps(p.steps, cal.piezo_start, cal.piezo_travel_per_2pi)
+    stage = PlanStage("live", "sample", volts, phases, 1, cycles=1, delay_um=cal.zero_path_delay_um)
     return _plan("live", p, facts, [stage], [])
 
 
@@ -193,20 +201,37 @@ _BUILDERS = {
 assert set(_BUILDERS) == set(P.SEQUENCES)
 
 
+def _in_range(value: float, limits: tuple[float, float]) -> bool:
+    lo, hi = limits
+    return bool(np.isfinite(value)) and lo <= value <= hi
+
+
 def _check_limits(sequence: str, plan: Plan, facts: BenchFacts) -> None:
+    """Every setpoint, delay, sample position and the pump power against the device limits."""
+    for name, limits in (("phase piezo", facts.piezo_limits), ("delay stage", facts.delay_limits_um),
+                         ("laser", facts.laser_limits_w), ("sample stage", facts.sample_limits_um)):
+        if limits is not None and not (np.all(np.isfinite(limits)) and limits[0] <= limits[1]):
+            raise ParameterError(f"{sequence}: the {name}'s limits {limits} are not a range (min <= max); check its config")
     lo, hi = facts.piezo_limits
     unit = facts.piezo_unit
+    cal = facts.calibration
     for stage in plan.stages:
-        bad = [v for v in stage.piezo_v if not lo <= v <= hi]
+        bad = [v for v in stage.piezo_setpoints if not _in_range(v, facts.piezo_limits)]
         if bad:
             raise ParameterError(f"{sequence}: piezo setpoint {bad[0]:g} {unit} is outside the phase piezo's limits "
-                                 f"[{lo:g}, {hi:g}] {unit} (check [calibration] piezo_start_v / piezo_volts_per_2pi)")
-        if stage.delay_um is not None:
+                                 f"[{lo:g}, {hi:g}] {unit} (check [calibration] piezo_start / piezo_travel_per_2pi)")
+        if stage.delay_um is not None and not _in_range(stage.delay_um, facts.delay_limits_um):
             dlo, dhi = facts.delay_limits_um
-            if not dlo <= stage.delay_um <= dhi:
-                raise ParameterError(f"{sequence}: delay {stage.delay_um:g} um is outside the delay stage's limits "
-                                     f"[{dlo:g}, {dhi:g}] um")
+            raise ParameterError(f"{sequence}: delay {stage.delay_um:g} um is outside the delay stage's limits "
+                                 f"[{dlo:g}, {dhi:g}] um")
+        if stage.sample_in is not None and facts.sample_limits_um is not None:
+            key = "sample_in_position_um" if stage.sample_in else "sample_out_position_um"
+            position = getattr(cal, key)
+            if not _in_range(position, facts.sample_limits_um):
+                slo, shi = facts.sample_limits_um
+                raise ParameterError(f"{sequence}: [calibration] {key} = {position:g} um is outside the sample "
+                                     f"stage's limits [{slo:g}, {shi:g}] um")
     plo, phi = facts.laser_limits_w
-    if any(s.laser_on for s in plan.stages) and not plo < plan.laser_power_w <= phi:
+    if any(s.laser_on for s in plan.stages) and not (np.isfinite(plan.laser_power_w) and plo < plan.laser_power_w <= phi):
         raise ParameterError(f"{sequence}: laser power {plan.laser_power_w:g} W is outside the laser's limits "
                              f"({plo:g}, {phi:g}] W")

@@ -145,7 +145,7 @@ def write_layout(h5, plan, plan_json, config_text, identities, parameters, save_
         g.create_dataset("cycle_phase_rad", **early_allocated((stage.cycles,), "f8", np.nan))
         g.create_dataset("piezo_offset", **early_allocated((stage.cycles,), "f8", np.nan))
         g.attrs.update(kind=stage.kind, stage_index=i, index=stage.index, step_phases_rad=np.array(stage.step_phases_rad),
-                       piezo_setpoints=np.array(stage.piezo_v), frames_per_step=stage.frames_per_step,
+                       piezo_setpoints=np.array(stage.piezo_setpoints), frames_per_step=stage.frames_per_step,
                        cycles=stage.cycles, laser_emission=stage.laser_on, phase_lock=stage.phase_lock,
                        delay_um=np.nan if stage.delay_um is None else stage.delay_um,
                        sample_in=-1 if stage.sample_in is None else int(stage.sample_in))
