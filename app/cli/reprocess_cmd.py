@@ -11,8 +11,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import numpy as np
-
 
 def register(sub) -> None:
     p = sub.add_parser("reprocess", help="rebuild results from TIFF stacks or a run file")
@@ -117,6 +115,8 @@ def _from_tiffs(args) -> dict:
 
 
 def _from_run_file(args) -> dict:
+    import numpy as np
+
     from app.cli import CliError
     from app.pipeline.reconstruct import RunSums
     from app.storage.runread import RunFileError, open_run_file
