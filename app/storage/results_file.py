@@ -40,8 +40,10 @@ def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
     return out
 
 
-def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any]) -> list[Path]:
-    """Write the results file and its quick-looks (``<stem>-<map>.png``); returns the PNG paths."""
+def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any], quicklooks: bool = True) -> list[Path]:
+    """Write the results file and its quick-looks (``<stem>-<map>.png``); returns the PNG paths.
+
+    ``quicklooks=False``: the file only (``qiup reprocess`` draws figures with app.storage.figures)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as h5:
@@ -52,6 +54,8 @@ def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any]) -
         for name, data in result_arrays(recon).items():
             dset = h5.create_dataset(f"results/{name}", data=data)
             dset.attrs["unit"] = RESULT_UNITS.get(name, "bool")
+    if not quicklooks:
+        return []
     stem = path.with_suffix("")
     pngs = [Path(f"{stem}-{name}.png") for name in ("visibility", "amplitude", "phase", "phase_unwrapped")]
     save_magnitude_png(pngs[0], recon.visibility)

@@ -1,0 +1,89 @@
+"""Figures drawn in a helper process, so they use the second core while the command keeps computing.
+
+``FigureWorker()`` starts ``python -m app.storage.figure_worker`` at once (this module imports
+nothing heavy, so that happens before numpy or h5py load here); the child imports
+matplotlib (~0.4 s) while the caller is still reading and accumulating frames. Each ``submit`` sends
+one ``write_figures`` job (maps pickled over a pipe); ``results()`` waits for every job and returns
+the paths written, or raises ``FigureError`` with the child's one-line reason. Leaving the ``with``
+block ends the child in every case. Nothing here may hold up a run: callers submit after their data
+file is complete.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+
+class FigureError(RuntimeError):
+    """Figures could not be written (the data files are not affected)."""
+
+
+class FigureWorker:
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen([sys.executable, "-m", "app.storage.figure_worker"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE)
+        self._pending = 0
+
+    def submit(self, maps, units, **kwargs) -> None:
+        """Queue ``write_figures(maps, units, **kwargs)`` in the child (returns at once)."""
+        try:
+            pickle.dump((dict(maps), dict(units), kwargs), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise FigureError(f"the figure process ended early ({exc})") from None
+        self._pending += 1
+
+    def results(self) -> list[Path]:
+        """Paths written by every submitted job, in order; FigureError if any job failed."""
+        paths, errors = [], []
+        for _ in range(self._pending):
+            try:
+                ok, value = pickle.load(self._proc.stdout)
+            except (EOFError, pickle.UnpicklingError) as exc:
+                raise FigureError(f"the figure process ended early ({exc or 'no reply'})") from None
+            (paths.extend if ok else errors.append)(value)
+        self._pending = 0
+        if errors:
+            raise FigureError("; ".join(errors))
+        return paths
+
+    def close(self) -> None:
+        if self._proc.stdin and not self._proc.stdin.closed:
+            try:
+                self._proc.stdin.close()  # end of jobs: the child exits
+            except OSError:
+                pass
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> FigureWorker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is not None and self._proc.poll() is None:
+            self._proc.kill()  # the caller failed: its figures are not wanted
+        self.close()
+
+
+class NoFigures:
+    """Stands in for the figure process when no figures are wanted (``--figures none``)."""
+
+    def submit(self, *args, **kwargs) -> None:
+        pass
+
+    def results(self) -> list[Path]:
+        return []
+
+    def __enter__(self) -> NoFigures:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
