@@ -13,8 +13,7 @@ from pathlib import Path
 
 from app import Runner, open_bench
 from app.storage.figures import build_figures, figure_title
-
-UNITS = {"visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad"}
+from app.storage.results_file import RESULT_UNITS
 
 
 def main(out: Path = Path(__file__).parent / "images" / "demo-overview.png") -> Path:
@@ -30,7 +29,7 @@ def main(out: Path = Path(__file__).parent / "images" / "demo-overview.png") -> 
         maps["mask"] = result["mask"].astype(bool)
         title = figure_title(sample=world.sim.sample, sequence="phase-stepping, 4 steps x 4 frames",
                              run_time="simulated bench")
-        figure = build_figures(maps, UNITS, title=title, pixel_size_um=pixel_size_um, per_map=False)["overview"]
+        figure = build_figures(maps, RESULT_UNITS, title=title, pixel_size_um=pixel_size_um, per_map=False)["overview"]
         out.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(folder / "overview.png", dpi=90)
         from PIL import Image  # a 256-colour palette keeps the README image small (< 300 kB)

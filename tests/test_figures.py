@@ -147,3 +147,29 @@ def test_unknown_formats_are_refused_naming_the_allowed_ones():
 @pytest.mark.parametrize("width_um, expected", [(1740.8, 200.0), (100.0, 20.0), (9.0, 1.0), (26000.0, 5000.0)])
 def test_scale_bar_lengths_are_round_numbers_near_a_fifth_of_the_field(width_um, expected):
     assert F.nice_length_um(width_um) == expected
+
+
+def test_figure_process_draws_jobs_and_reports_a_failed_one_in_one_line(tmp_path):
+    from app.cli.figure_process import FigureError, FigureWorker
+
+    maps = {"amplitude": np.ones((16, 20)), "phase": np.zeros((16, 20))}
+    units = {"amplitude": "1", "phase": "rad"}
+    with FigureWorker() as figures:
+        figures.submit(maps, units, title="t", pixel_size_um=None, out_stem=tmp_path / "ok", overview=False)
+        assert sorted(p.name for p in figures.results()) == ["ok-amplitude.png", "ok-complex.png", "ok-phase.png"]
+        figures.submit(maps, units, title="t", pixel_size_um=None, out_stem=tmp_path / "bad", formats=("tiff",))
+        with pytest.raises(FigureError, match="ValueError: figure formats must be among png, pdf, svg"):
+            figures.results()
+    assert (tmp_path / "ok-phase.png").stat().st_size > 1000
+
+
+def test_a_figure_process_that_died_is_reported_not_raised_mid_command(tmp_path):
+    from app.cli.figure_process import FigureError, FigureWorker
+
+    with FigureWorker() as figures:
+        figures._proc.kill()
+        figures._proc.wait()
+        big = {"amplitude": np.ones((1024, 1024))}  # larger than a pipe's buffer
+        figures.submit(big, {"amplitude": "1"}, title="t", pixel_size_um=None, out_stem=tmp_path / "x")
+        with pytest.raises(FigureError, match="ended early"):
+            figures.results()

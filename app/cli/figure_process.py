@@ -11,6 +11,7 @@ file is complete.
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -22,23 +23,33 @@ class FigureError(RuntimeError):
 
 
 class FigureWorker:
+    """One figure process for the life of a command; use it as a context manager."""
+
     def __init__(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])  # where the app package is, wherever we run from
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))))
         self._proc = subprocess.Popen([sys.executable, "-m", "app.storage.figure_worker"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE)
+                                      stdout=subprocess.PIPE, env=env)
         self._pending = 0
+        self._broken: str | None = None
 
     def submit(self, maps, units, **kwargs) -> None:
-        """Queue ``write_figures(maps, units, **kwargs)`` in the child (returns at once)."""
+        """Queue ``write_figures(maps, units, **kwargs)`` in the child (returns once the child has the maps).
+
+        Never raises: a child that has gone is reported by ``results()``."""
+        if self._broken:
+            return
         try:
             pickle.dump((dict(maps), dict(units), kwargs), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._proc.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise FigureError(f"the figure process ended early ({exc})") from None
+        except OSError as exc:  # BrokenPipeError: the child has ended
+            self._broken = f"the figure process ended early ({exc})"
+            return
         self._pending += 1
 
     def results(self) -> list[Path]:
         """Paths written by every submitted job, in order; FigureError if any job failed."""
-        paths, errors = [], []
+        paths, errors = [], [] if self._broken is None else [self._broken]
         for _ in range(self._pending):
             try:
                 ok, value = pickle.load(self._proc.stdout)

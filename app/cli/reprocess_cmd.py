@@ -40,7 +40,7 @@ def handle(args) -> int:
 
         from app.pipeline.reconstruct import reconstruct, with_unwrapped
         from app.storage.figures import parse_formats
-        from app.storage.results_file import result_arrays, write_results
+        from app.storage.results_file import RESULT_UNITS, result_arrays, write_results
 
         try:
             formats = parse_formats(args.figures)
@@ -64,16 +64,16 @@ def handle(args) -> int:
         shown = ("visibility", "amplitude", "phase")
         figures.submit({k: np.asarray(getattr(recon, a), np.float32) for k, a in
                         zip(shown, ("visibility", "amplitude", "phase_rad"))} | {"mask": recon.mask},
-                       FIGURE_UNITS, overview=False, **figure_args)
+                       RESULT_UNITS, overview=False, **figure_args)
         recon = with_unwrapped(recon)  # the slowest step, while the other core draws
         attrs = {"source": str(inputs["source"]), "steps": steps,
                  "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
                  "has_reference": has_reference, "has_dark": has_dark}
         write_results(out, recon, attrs=attrs, quicklooks=False)
         maps = result_arrays(recon)
-        figures.submit({"phase_unwrapped": maps["phase_unwrapped"], "mask": maps["mask"]}, FIGURE_UNITS, **figure_args,
+        figures.submit({"phase_unwrapped": maps["phase_unwrapped"], "mask": maps["mask"]}, RESULT_UNITS, **figure_args,
                        overview=False)
-        figures.submit({k: maps[k] for k in (*shown, "phase_unwrapped", "mask")}, FIGURE_UNITS, **figure_args,
+        figures.submit({k: maps[k] for k in (*shown, "phase_unwrapped", "mask")}, RESULT_UNITS, **figure_args,
                        per_map=False)
         try:
             written = figures.results()
@@ -82,9 +82,6 @@ def handle(args) -> int:
             return 1
     print(f"qiup: results {out}; figures {', '.join(p.name for p in written) or 'none'}", file=sys.stdout)
     return 0
-
-
-FIGURE_UNITS = {"visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad"}
 
 
 def _figure_title(inputs: dict) -> str:

@@ -186,14 +186,13 @@ def _new_figure(size_in: tuple[float, float]):
 
 
 def _cell(fig, left: float, bottom: float, width: float, height: float, *, wide_side: bool):
-    """Image axes and, to its right, a colour-bar (or colour-wheel) axes inside one cell (figure fractions)."""
-    side = 0.30 if wide_side else 0.16
-    ax = fig.add_axes((left + 0.13 * width, bottom + 0.12 * height, (0.80 - side) * width, 0.76 * height))
-    if wide_side:
-        sax = fig.add_axes((left + (0.97 - side) * width, bottom + 0.25 * height, side * width, 0.45 * height))
-    else:
-        sax = fig.add_axes((left + (0.97 - side + 0.02) * width, bottom + 0.12 * height, 0.035 * width, 0.76 * height))
-    return ax, sax
+    """Image axes and, right beside the image, a colour-bar (or colour-wheel) axes, in one cell."""
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+    ax = fig.add_axes((left + 0.12 * width, bottom + 0.12 * height, 0.74 * width, 0.76 * height))
+    side = make_axes_locatable(ax).append_axes("right", size="42%" if wide_side else "4%",
+                                               pad=0.25 if wide_side else 0.08)
+    return ax, side
 
 
 def _panels(maps: Mapping[str, np.ndarray], units: Mapping[str, str]) -> list[str]:
@@ -287,6 +286,6 @@ def write_figures(maps: Mapping[str, np.ndarray], units: Mapping[str, str], *, t
         for fmt in formats:
             path = Path(f"{out_stem}-{name}.{fmt}")
             fast_png = {"pil_kwargs": {"compress_level": 2}} if fmt == "png" else {}
-            fig.savefig(path, format=fmt, dpi=130 if name == "overview" else 110, **fast_png)
+            fig.savefig(path, format=fmt, dpi=100 if name == "overview" else 110, **fast_png)
             written.append(path)
     return written
