@@ -30,7 +30,7 @@ LABELS = {
     "sigma_phase": ("phase uncertainty", "cividis"), "sigma_visibility": ("visibility uncertainty", "cividis"),
     "sigma_amplitude": ("amplitude uncertainty", "cividis"), "mean": ("mean intensity", "gray"),
     "dark": ("dark frame", "gray"), "reference_visibility": ("reference visibility V_ref", "magma"),
-    "reflectivity": ("reflectivity", "magma"), "depth": ("depth", "viridis"),
+    "reflectivity": ("reflectivity", "magma"), "depth": ("depth", "viridis"), "depth_um": ("depth", "viridis"),
 }
 UNIT_TEXT = {"1": "dimensionless", "rad": "rad", "um": "\u00b5m", "ADU": "ADU"}
 PHASE_TICKS = ((-np.pi, "\u2212\u03c0"), (-np.pi / 2, "\u2212\u03c0/2"), (0.0, "0"), (np.pi / 2, "\u03c0/2"), (np.pi, "\u03c0"))
