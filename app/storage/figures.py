@@ -61,12 +61,17 @@ def display_range(name: str, data: np.ndarray, unit: str, valid: np.ndarray | No
 
 def complex_rgb(phase_rad: np.ndarray, amplitude: np.ndarray, *, amplitude_max: float = 1.0,
                 valid: np.ndarray | None = None) -> np.ndarray:
-    """(h, w, 3) RGB in 0..1: hue from the phase (-pi..pi around the wheel), value from the amplitude."""
-    from matplotlib.colors import hsv_to_rgb
+    """(h, w, 3) RGB in 0..1: hue from the phase (-pi..pi around the wheel), value from the amplitude.
 
-    hue = (np.mod(np.nan_to_num(phase_rad, nan=0.0), 2 * np.pi) / (2 * np.pi)).astype(np.float32)  # 0 rad: red
+    HSV with full saturation: channel c = value x clip(|6 hue - k_c| ... ) (the standard hexcone)."""
+    sixths = (np.mod(np.nan_to_num(phase_rad, nan=0.0), 2 * np.pi) * (3 / np.pi)).astype(np.float32)  # 6 x hue
     value = np.clip(np.nan_to_num(amplitude, nan=0.0) / amplitude_max, 0.0, 1.0).astype(np.float32)
-    rgb = hsv_to_rgb(np.stack([hue, np.ones_like(hue), value], axis=-1))
+    rgb = np.empty((*sixths.shape, 3), np.float32)
+    rgb[..., 0] = np.abs(sixths - 3) - 1  # red: 0 rad
+    rgb[..., 1] = 2 - np.abs(sixths - 2)
+    rgb[..., 2] = 2 - np.abs(sixths - 4)
+    np.clip(rgb, 0.0, 1.0, out=rgb)
+    rgb *= value[..., None]
     if valid is not None:
         rgb[~valid] = float(MASK_GREY)
     return rgb
@@ -172,6 +177,10 @@ def _finish_axes(ax, label: str, shape, pixel_size_um: float | None, has_masked:
     ax.set_xlabel("x (pixel)", fontsize=7)
     ax.set_ylabel("y (pixel)", fontsize=7)
     ax.tick_params(labelsize=6)
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis):  # a few round pixel positions: enough to read, quick to draw
+        axis.set_major_locator(MaxNLocator(4, integer=True))
     ax.scale_bar = add_scale_bar(ax, shape[1], pixel_size_um)
 
 
