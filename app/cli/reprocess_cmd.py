@@ -34,8 +34,10 @@ def handle(args) -> int:
     from app.cli import CliError
     from app.cli.figure_process import FigureError, FigureWorker, NoFigures
 
-    # the figure process starts first: it loads matplotlib on the other core while frames are summed
-    with NoFigures() if args.figures.strip().lower() == "none" else FigureWorker() as figures:
+    # Two figure processes start first and load matplotlib while frames are summed; the first draws the
+    # maps that exist before unwrapping, the second the unwrapped phase and the overview.
+    process = NoFigures if args.figures.strip().lower() == "none" else FigureWorker
+    with process() as early, process() as late:
         import numpy as np
 
         from app.pipeline.reconstruct import reconstruct, with_unwrapped
@@ -50,6 +52,9 @@ def handle(args) -> int:
         steps, has_reference, has_dark = (inputs["sample"].sums.shape[0], inputs["reference"] is not None,
                                           inputs["dark"] is not None)
         title = _figure_title(inputs)
+        if np.prod(inputs["sample"].sums.shape[1:]) > SECOND_FIGURE_PROCESS_MAX_PIXELS:
+            late.close()  # large maps: one figure process, so that memory stays bounded
+            late = early
         try:  # the sums are handed over (popped), so reconstruct can free them once used
             recon = reconstruct(
                 inputs.pop("sample"), reference=inputs.pop("reference"), dark=inputs.pop("dark"),
@@ -62,26 +67,31 @@ def handle(args) -> int:
         figure_args = {"title": title, "pixel_size_um": inputs.get("pixel_size_um"),
                        "out_stem": out.with_suffix(""), "formats": formats}
         shown = ("visibility", "amplitude", "phase")
-        figures.submit({k: np.asarray(getattr(recon, a), np.float32) for k, a in
-                        zip(shown, ("visibility", "amplitude", "phase_rad"))} | {"mask": recon.mask},
-                       RESULT_UNITS, overview=False, **figure_args)
+        early.submit({k: np.asarray(getattr(recon, a), np.float32) for k, a in
+                      zip(shown, ("visibility", "amplitude", "phase_rad"))} | {"mask": recon.mask},
+                     RESULT_UNITS, overview=False, **figure_args)
         recon = with_unwrapped(recon)  # the slowest step, while the other core draws
         attrs = {"source": str(inputs["source"]), "steps": steps,
                  "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
                  "has_reference": has_reference, "has_dark": has_dark}
         write_results(out, recon, attrs=attrs, quicklooks=False)
         maps = result_arrays(recon)
-        figures.submit({"phase_unwrapped": maps["phase_unwrapped"], "mask": maps["mask"]}, RESULT_UNITS, **figure_args,
-                       overview=False)
-        figures.submit({k: maps[k] for k in (*shown, "phase_unwrapped", "mask")}, RESULT_UNITS, **figure_args,
-                       per_map=False)
+        del recon  # its float64 maps: the float32 copies are all that is still needed
+        late.submit({"phase_unwrapped": maps["phase_unwrapped"], "mask": maps["mask"]}, RESULT_UNITS, **figure_args,
+                    overview=False)
+        late.submit({k: maps[k] for k in (*shown, "phase_unwrapped", "mask")}, RESULT_UNITS, **figure_args,
+                    per_map=False)
         try:
-            written = figures.results()
+            written = early.results() + (late.results() if late is not early else [])
         except FigureError as exc:
             print(f"qiup: results {out}; figures not written: {exc}", file=sys.stderr)
             return 1
     print(f"qiup: results {out}; figures {', '.join(p.name for p in written) or 'none'}", file=sys.stdout)
     return 0
+
+
+# A second figure process costs ~100 MiB; worth it for maps up to 2 Mpx (the 2048^2 case stays < 1 GiB).
+SECOND_FIGURE_PROCESS_MAX_PIXELS = 2**21
 
 
 def _figure_title(inputs: dict) -> str:
