@@ -95,3 +95,17 @@ def _stacks(folder, n=48):
         paths[name] = folder / f"{name}.tif"
         tifffile.imwrite(paths[name], np.stack(frames))
     return paths
+
+
+@pytest.mark.parametrize("figures", ["png", "none"])
+def test_large_maps_use_one_figure_process_with_or_without_figures(tmp_path, monkeypatch, figures):
+    from app.cli import reprocess_cmd
+
+    monkeypatch.setattr(reprocess_cmd, "SECOND_FIGURE_PROCESS_MAX_PIXELS", 100)  # the 48 x 48 maps count as large
+    paths = _stacks(tmp_path)
+    assert main(["reprocess", "--frames", str(paths["sample"]), "--steps", "4", "--figures", figures,
+                 "--out", str(tmp_path / "r.h5")]) == 0
+    drawn = sorted(p.name for p in tmp_path.glob("r-*.png"))
+    assert drawn == ([] if figures == "none" else
+                     sorted(f"r-{n}.png" for n in ("overview", "visibility", "amplitude", "phase", "complex",
+                                                   "phase_unwrapped")))

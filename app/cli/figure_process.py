@@ -97,6 +97,9 @@ class NoFigures:
     def results(self) -> list[Path]:
         return []
 
+    def close(self) -> None:
+        pass
+
     def __enter__(self) -> NoFigures:
         return self
 
