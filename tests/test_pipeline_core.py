@@ -227,3 +227,71 @@ def test_a_frame_that_overflows_the_staging_sum_is_undone_exactly():
         acc.add(0, np.array([[1000, 7, 0]], np.uint16))  # staged: bound 60 000
     acc.add(0, np.array([[9000, 1, 65534]], np.uint16))  # 69 000 > 65 535: wraps, undone, added wide
     assert acc.sums[0].tolist() == [[69000, 421, 65534]] and acc.sums.dtype == np.uint32
+
+
+def _skimage_unwrap_in_mask(phase, mask):
+    """The reference: scikit-image's unwrapper on the masked phase, masked pixels 0 (today's rule)."""
+    from skimage.restoration import unwrap_phase
+
+    out = np.asarray(np.ma.filled(unwrap_phase(np.ma.masked_array(phase, mask=~mask)), 0.0), dtype=np.float64)
+    out[~mask] = 0.0
+    return out
+
+
+@pytest.mark.parametrize("peak_rad", [0.5, 3.0, 9.0])
+def test_unwrapping_gives_the_same_bits_as_scikit_image_with_and_without_wraps(peak_rad):
+    from app.pipeline.masks import has_wraps, unwrap_in_mask
+
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[-1:1:96j, -1:1:80j]
+    truth = peak_rad * np.exp(-(x**2 + y**2) / 0.3) + rng.normal(0, 0.02, x.shape)
+    phase = np.angle(np.exp(1j * truth))
+    phase[5, 5], phase[6, 6] = -0.0, 0.0  # signed zeros come out as the unwrapper writes them
+    mask = rng.random(phase.shape) > 0.05
+    mask[:, :8] = False
+    expected = _skimage_unwrap_in_mask(phase, mask)
+    got = unwrap_in_mask(phase, mask)
+    assert has_wraps(phase, mask) == (peak_rad > np.pi)
+    assert got.tobytes() == expected.tobytes()
+
+
+def test_wrap_test_looks_only_at_valid_neighbours():
+    from app.pipeline.masks import has_wraps
+
+    phase = np.zeros((3, 4))
+    phase[1, 2] = 3.5  # jumps by more than pi against each neighbour
+    mask = np.ones(phase.shape, bool)
+    assert has_wraps(phase, mask)
+    mask[1, 2] = False
+    assert not has_wraps(phase, mask)
+    phase[1, 2] = np.pi  # exactly pi is not a wrap (the unwrapper's strict test)
+    assert not has_wraps(phase, np.ones(phase.shape, bool))
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_numpy_and_numba_kernels_give_the_same_exact_sums(jit):
+    rng = np.random.default_rng(11)
+    frames = rng.integers(0, 65536, (40, 6, 9), dtype=np.uint16)
+    frames[::7] //= 64  # dim frames go through the uint16 staging sum
+    acc = StepAccumulator(4, (6, 9), jit=jit)
+    steps = rng.integers(0, 4, frames.shape[0])
+    for k, frame in zip(steps, frames):
+        acc.add(int(k), frame)
+    truth = np.zeros((4, 6, 9), np.int64)
+    np.add.at(truth, steps, frames.astype(np.int64))
+    np.testing.assert_array_equal(acc.sums.astype(np.int64), truth)
+    assert acc.saturated.tolist() == (frames == 65535).any(axis=0).tolist()
+
+
+def test_reconstruct_can_leave_unwrapping_for_later_with_the_same_result():
+    from app.pipeline.reconstruct import RunSums, reconstruct, with_unwrapped
+
+    rng = np.random.default_rng(5)
+    theta = equal_step_phases_rad(4)[:, None, None]
+    phase = np.angle(np.exp(1j * 6 * np.linspace(-1, 1, 40)))[None, None, :] * np.ones((1, 30, 1))
+    sums = np.round(8 * 400 * (1 + 0.6 * np.cos(theta + phase))).astype(np.uint32) + rng.integers(0, 3, (4, 30, 40)).astype(np.uint32)
+    run = RunSums(sums=sums, counts=np.full(4, 8))
+    now = reconstruct(run)
+    later = reconstruct(run, unwrap=False)
+    assert later.phase_unwrapped_rad is None
+    np.testing.assert_array_equal(with_unwrapped(later).phase_unwrapped_rad, now.phase_unwrapped_rad)

@@ -10,8 +10,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import numpy as np
-
 
 def register(sub) -> None:
     p = sub.add_parser("reprocess", help="rebuild results from TIFF stacks or a run file")
@@ -26,35 +24,93 @@ def register(sub) -> None:
     p.add_argument("--read-noise-e", type=float, help="read noise in e- rms (default: run file's, else 0)")
     p.add_argument("--min-reference-visibility", type=float, help="mask threshold on V_ref (default 0.05)")
     p.add_argument("--out", type=Path, help="results file (default: <input>-reprocessed.h5)")
+    p.add_argument("--figures", default="png", metavar="FORMATS",
+                   help="figure formats, comma-separated: png, pdf, svg, or none (default: png)")
     p.set_defaults(handler=handle)
 
 
 def handle(args) -> int:
     from app.cli import CliError
-    from app.pipeline.reconstruct import reconstruct
-    from app.storage.results_file import write_results
+    from app.cli.figure_process import FigureError, FigureWorker, NoFigures
 
-    out = _check_out(args)
-    inputs = _load_inputs(args)
-    try:
-        recon = reconstruct(
-            inputs["sample"], reference=inputs["reference"], dark=inputs["dark"],
-            step_phases_rad=inputs["step_phases"], gain_e_per_adu=inputs["gain"], read_noise_e=inputs["read_noise"],
-            min_reference_visibility=inputs["min_ref_v"],
-        )
-    except ValueError as exc:
-        raise CliError(f"{inputs['source']}: {exc}") from None
-    out = out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
-    _check_out_path(out, _inputs_of(args))
-    attrs = {"source": str(inputs["source"]), "steps": inputs["sample"].sums.shape[0],
-             "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
-             "has_reference": inputs["reference"] is not None, "has_dark": inputs["dark"] is not None}
-    try:
-        pngs = write_results(out, recon, attrs=attrs)
-    except OSError as exc:
-        raise CliError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
-    print(f"qiup: results {out}; quick-looks {', '.join(p.name for p in pngs)}", file=sys.stdout)
+    # Two figure processes start first and load matplotlib while frames are summed; the first draws the
+    # maps that exist before unwrapping, the second the unwrapped phase and the overview.
+    _check_out(args)  # before anything is read or started: never onto an input, a folder or a run file
+    process = NoFigures if args.figures.strip().lower() == "none" else FigureWorker
+    with process() as early, process() as late:
+        import numpy as np
+
+        from app.pipeline.reconstruct import reconstruct, with_unwrapped
+        from app.storage.figures import parse_formats
+        from app.storage.results_file import RESULT_UNITS, result_arrays, write_results
+
+        try:
+            formats = parse_formats(args.figures)
+        except ValueError as exc:
+            raise CliError(f"--figures: {exc}") from None
+        inputs = _load_inputs(args)
+        steps, has_reference, has_dark = (inputs["sample"].sums.shape[0], inputs["reference"] is not None,
+                                          inputs["dark"] is not None)
+        title = _figure_title(inputs)
+        if np.prod(inputs["sample"].sums.shape[1:]) > SECOND_FIGURE_PROCESS_MAX_PIXELS:
+            late.close()  # large maps: one figure process, so that memory stays bounded
+            late = early
+        try:  # the sums are handed over (popped), so reconstruct can free them once used
+            recon = reconstruct(
+                inputs.pop("sample"), reference=inputs.pop("reference"), dark=inputs.pop("dark"),
+                step_phases_rad=inputs["step_phases"], gain_e_per_adu=inputs["gain"], read_noise_e=inputs["read_noise"],
+                min_reference_visibility=inputs["min_ref_v"], unwrap=False,
+            )
+        except ValueError as exc:
+            raise CliError(f"{inputs['source']}: {exc}") from None
+        out = args.out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
+        _check_out_path(out, _inputs_of(args))
+        figure_args = {"title": title, "pixel_size_um": inputs.get("pixel_size_um"),
+                       "out_stem": out.with_suffix(""), "formats": formats}
+        shown = ("visibility", "amplitude", "phase")
+        early.submit({k: np.asarray(getattr(recon, a), np.float32) for k, a in
+                      zip(shown, ("visibility", "amplitude", "phase_rad"))} | {"mask": recon.mask},
+                     RESULT_UNITS, overview=False, **figure_args)
+        recon = with_unwrapped(recon)  # the slowest step, while the other core draws
+        attrs = {"source": str(inputs["source"]), "steps": steps,
+                 "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
+                 "has_reference": has_reference, "has_dark": has_dark}
+        try:
+            write_results(out, recon, attrs=attrs, quicklooks=False)
+        except OSError as exc:
+            raise CliError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
+        maps = result_arrays(recon)
+        del recon  # its float64 maps: the float32 copies are all that is still needed
+        late.submit({"phase_unwrapped": maps["phase_unwrapped"], "mask": maps["mask"]}, RESULT_UNITS, **figure_args,
+                    overview=False)
+        late.submit({k: maps[k] for k in (*shown, "phase_unwrapped", "mask")}, RESULT_UNITS, **figure_args,
+                    per_map=False)
+        try:
+            written = early.results() + (late.results() if late is not early else [])
+        except FigureError as exc:
+            print(f"qiup: results {out}; figures not written: {exc}", file=sys.stderr)
+            return 1
+    print(f"qiup: results {out}; figures {', '.join(p.name for p in written) or 'none'}", file=sys.stdout)
     return 0
+
+
+# A second figure process costs ~100 MiB; worth it for maps up to 2 Mpx (the 2048^2 case stays < 1 GiB).
+SECOND_FIGURE_PROCESS_MAX_PIXELS = 2**21
+
+
+def _figure_title(inputs: dict) -> str:
+    """'sample - sequence - run time' as far as the input tells them."""
+    import datetime
+
+    from app.storage.figures import figure_title
+
+    source = Path(inputs["source"])
+    when = inputs.get("run_time")
+    if when is None and source.exists():
+        when = datetime.datetime.fromtimestamp(source.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    steps = inputs["sample"].sums.shape[0]
+    return figure_title(sample=inputs.get("sample_name") or source.stem,
+                        sequence=inputs.get("sequence") or f"phase-stepping, {steps} steps", run_time=when)
 
 
 def _inputs_of(args) -> list[Path]:
@@ -138,10 +194,15 @@ def _from_tiffs(args) -> dict:
 
     if args.steps is None:
         raise CliError("--steps N is required with --frames")
-    try:
-        sample = accumulate_stack(args.frames, args.steps, args.frames_per_step)
-        reference = None if args.reference is None else accumulate_stack(args.reference, args.steps, args.frames_per_step)
-        dark = None if args.dark is None else accumulate_dark(args.dark)
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:  # two stacks at a time: each is decoded and summed in threads that release the GIL
+        with ThreadPoolExecutor(2, thread_name_prefix="stack") as pool:
+            jobs = [pool.submit(accumulate_stack, args.frames, args.steps, args.frames_per_step),
+                    None if args.reference is None else pool.submit(accumulate_stack, args.reference, args.steps,
+                                                                    args.frames_per_step),
+                    None if args.dark is None else pool.submit(accumulate_dark, args.dark)]
+            sample, reference, dark = (None if job is None else job.result() for job in jobs)
     except StackError as exc:
         raise CliError(str(exc)) from None
     shape = sample.sums.shape[1:]
@@ -153,6 +214,8 @@ def _from_tiffs(args) -> dict:
 
 
 def _from_run_file(args) -> dict:
+    import numpy as np
+
     from app.cli import CliError
     from app.pipeline.reconstruct import RunSums
     from app.storage import RunFileError, read_run_file

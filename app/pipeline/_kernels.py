@@ -4,18 +4,21 @@ numba compiles them to SIMD loops that run near the memory bandwidth; without nu
 results come from numpy ufuncs with ``out=`` (exact too, about 3x slower). Frames are read through a
 flat "pitched" view so that ROI views of a larger buffer (rows contiguous, a row pitch) stay on the
 fast path. Measurements: docs/decisions/0020-pipeline-accumulation.md.
+
+numba is imported and its cached machine code loaded only when jitted kernels are first asked for
+(about 0.6 s): a short job (reprocessing a small stack) can use the numpy kernels and skip that cost,
+and importing the pipeline stays cheap. Both kernel sets give identical, exact integer results.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from functools import cache
+
 import numpy as np
 
-try:  # numba is a declared dependency; the fallback keeps the pipeline usable without it
-    import numba
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    numba = None
-
-HAVE_NUMBA = numba is not None
+# numba is a declared dependency; without it the numpy kernels keep the pipeline usable
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 
 def _add_frame_py(acc, flat, pitch):
@@ -82,13 +85,68 @@ def _replace_and_update_py(last, flat, pitch, c_map, s_map, m_map, cos_k, sin_k)
             m_row[c] += delta
 
 
-if HAVE_NUMBA:
-    _jit = numba.njit(nogil=True, cache=True, boundscheck=False)
-    _add_frame_nb = _jit(_add_frame_py)
-    _mark_at_or_above_nb = _jit(_mark_at_or_above_py)
-    _subtract_frame_nb = _jit(_subtract_frame_py)
-    _drain_into_nb = _jit(_drain_into_py)
-    _replace_and_update_nb = _jit(_replace_and_update_py)
+@cache
+def _jitted():
+    """The numba-compiled kernels (imported, compiled or loaded from numba's cache once per process)."""
+    import numba
+
+    jit = numba.njit(nogil=True, cache=True, boundscheck=False)
+    return {fn.__name__.removesuffix("_py"): jit(fn) for fn in
+            (_add_frame_py, _mark_at_or_above_py, _subtract_frame_py, _drain_into_py, _replace_and_update_py)}
+
+
+class Kernels:
+    """The accumulate/live hot loops, jitted (numba) or as numpy ufuncs with ``out=``; same results."""
+
+    def __init__(self, jit: bool):
+        self.jit = bool(jit and HAVE_NUMBA)
+        self._nb = _jitted() if self.jit else None
+
+    def add_frame(self, acc: np.ndarray, frame: np.ndarray) -> int:
+        """acc += frame in place without allocating; returns the frame's maximum value."""
+        view = pitched(frame) if self.jit else None
+        if view is not None:
+            return int(self._nb["_add_frame"](acc, view[0], view[1]))
+        np.add(acc, frame, out=acc)
+        return int(frame.max())
+
+    def subtract_frame(self, acc: np.ndarray, frame: np.ndarray) -> None:
+        """acc -= frame in place, modulo 2^bits of acc (exact inverse of a wrapped add)."""
+        view = pitched(frame) if self.jit else None
+        if view is not None:
+            self._nb["_subtract_frame"](acc, view[0], view[1])
+            return
+        np.subtract(acc, frame, out=acc, casting="unsafe")
+
+    def drain_into(self, acc: np.ndarray, stage: np.ndarray) -> None:
+        """acc += stage, then stage = 0, in one pass."""
+        if self.jit:
+            self._nb["_drain_into"](acc, stage)
+            return
+        np.add(acc, stage, out=acc)
+        stage[...] = 0
+
+    def mark_at_or_above(self, flags: np.ndarray, frame: np.ndarray, level: int) -> int:
+        """flags |= (frame >= level) in place; returns the number of such pixels in this frame."""
+        view = pitched(frame) if self.jit else None
+        if view is not None:
+            return int(self._nb["_mark_at_or_above"](flags, view[0], view[1], frame.dtype.type(level)))
+        hits = frame >= level
+        np.logical_or(flags, hits, out=flags)
+        return int(hits.sum())
+
+    def replace_and_update(self, last, frame, c_map, s_map, m_map, cos_k: float, sin_k: float) -> None:
+        """In-place rolling update of the float32 C, S, M maps when ``frame`` replaces ``last`` (live.py)."""
+        view = pitched(frame) if self.jit else None
+        if view is not None:
+            self._nb["_replace_and_update"](last, view[0], view[1], c_map, s_map, m_map, np.float32(cos_k),
+                                            np.float32(sin_k))
+            return
+        delta = frame.astype(np.float32) - last
+        c_map += np.float32(cos_k) * delta
+        s_map += np.float32(sin_k) * delta
+        m_map += delta
+        np.copyto(last, frame)
 
 
 def pitched(frame: np.ndarray) -> tuple[np.ndarray, int] | None:
@@ -102,51 +160,17 @@ def pitched(frame: np.ndarray) -> tuple[np.ndarray, int] | None:
     return flat, pitch
 
 
+@cache
+def kernels(jit: bool = True) -> Kernels:
+    """The shared kernel set: jitted when ``jit`` and numba is installed, else the numpy one."""
+    return Kernels(jit)
+
+
 def add_frame(acc: np.ndarray, frame: np.ndarray) -> int:
-    """acc += frame in place without allocating; returns the frame's maximum value."""
-    view = pitched(frame) if HAVE_NUMBA else None
-    if view is not None:
-        return int(_add_frame_nb(acc, view[0], view[1]))
-    np.add(acc, frame, out=acc)
-    return int(frame.max())
-
-
-def subtract_frame(acc: np.ndarray, frame: np.ndarray) -> None:
-    """acc -= frame in place, modulo 2^bits of acc (exact inverse of a wrapped add)."""
-    view = pitched(frame) if HAVE_NUMBA else None
-    if view is not None:
-        _subtract_frame_nb(acc, view[0], view[1])
-        return
-    np.subtract(acc, frame, out=acc, casting="unsafe")
-
-
-def drain_into(acc: np.ndarray, stage: np.ndarray) -> None:
-    """acc += stage, then stage = 0, in one pass."""
-    if HAVE_NUMBA:
-        _drain_into_nb(acc, stage)
-        return
-    np.add(acc, stage, out=acc)
-    stage[...] = 0
-
-
-def mark_at_or_above(flags: np.ndarray, frame: np.ndarray, level: int) -> int:
-    """flags |= (frame >= level) in place; returns the number of such pixels in this frame."""
-    view = pitched(frame) if HAVE_NUMBA else None
-    if view is not None:
-        return int(_mark_at_or_above_nb(flags, view[0], view[1], frame.dtype.type(level)))
-    hits = frame >= level
-    np.logical_or(flags, hits, out=flags)
-    return int(hits.sum())
+    """acc += frame with the default (jitted) kernels; returns the frame's maximum."""
+    return kernels().add_frame(acc, frame)
 
 
 def replace_and_update(last, frame, c_map, s_map, m_map, cos_k: float, sin_k: float) -> None:
-    """In-place rolling update of the float32 C, S, M maps when ``frame`` replaces ``last`` (live.py)."""
-    view = pitched(frame) if HAVE_NUMBA else None
-    if view is not None:
-        _replace_and_update_nb(last, view[0], view[1], c_map, s_map, m_map, np.float32(cos_k), np.float32(sin_k))
-        return
-    delta = frame.astype(np.float32) - last
-    c_map += np.float32(cos_k) * delta
-    s_map += np.float32(sin_k) * delta
-    m_map += delta
-    np.copyto(last, frame)
+    """Rolling C, S, M update with the default (jitted) kernels (see ``Kernels.replace_and_update``)."""
+    kernels().replace_and_update(last, frame, c_map, s_map, m_map, cos_k, sin_k)

@@ -48,9 +48,12 @@ def fringe_coefficients(step_means: np.ndarray, step_phases_rad: np.ndarray | No
     if theta.shape[0] != n or theta.ndim not in (1, 3) or (theta.ndim == 3 and theta.shape != step_means.shape):
         raise ValueError(f"step phases of shape {theta.shape} do not match {n} steps of {step_means.shape[1:]}")
     if theta.ndim == 1 and is_equally_spaced(theta):
-        c_sum = np.tensordot(np.cos(theta), step_means, axes=1)
-        s_sum = np.tensordot(np.sin(theta), step_means, axes=1)
-        return step_means.mean(axis=0), 2.0 * c_sum / n, 2.0 * s_sum / n
+        b = np.tensordot(np.cos(theta), step_means, axes=1)
+        c = np.tensordot(np.sin(theta), step_means, axes=1)
+        for coefficient in (b, c):  # 2.0 * sum / n, in place (same operations, no (h, w) temporaries)
+            np.multiply(2.0, coefficient, out=coefficient)
+            coefficient /= n
+        return step_means.mean(axis=0), b, c
     if theta.ndim == 1:  # one set of (unequal) steps: the same 3 x N pseudo-inverse for every pixel
         design = np.stack([np.ones(n), np.cos(theta), np.sin(theta)], axis=1)
         if np.linalg.matrix_rank(design) < 3:
@@ -75,9 +78,12 @@ def _per_pixel_least_squares(step_means: np.ndarray, theta: np.ndarray):
 def demodulate(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None) -> FringeMaps:
     """Visibility, phase and mean from the dark-subtracted mean frame of each step."""
     a, b, c = fringe_coefficients(step_means, step_phases_rad)
+    visibility = np.hypot(b, c)
     with np.errstate(divide="ignore", invalid="ignore"):
-        visibility = np.where(a > 0, np.hypot(b, c) / a, 0.0)
-    return FringeMaps(visibility=visibility, phase_rad=np.arctan2(-c, b), mean=a)
+        visibility /= a  # in place: hypot(b, c) / a where a > 0, else 0 (as np.where would give)
+    visibility[~(a > 0)] = 0.0
+    np.negative(c, out=c)  # c is this function's own array: arctan2(-c, b) without a temporary
+    return FringeMaps(visibility=visibility, phase_rad=np.arctan2(c, b), mean=a)
 
 
 def complex_field(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None) -> np.ndarray:

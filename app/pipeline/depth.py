@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import hilbert
 
 from app.pipeline.demodulate import complex_field  # noqa: F401  (re-exported: one depth slice per delay)
 
@@ -96,6 +95,8 @@ def depth_from_delay_scan(complex_fields: np.ndarray, delays_um: np.ndarray, *,
 
 def analytic_fringe_signal(intensities: np.ndarray) -> np.ndarray:
     """(Z, h, w) analytic signal of the fringes along z: intensity minus its mean, Hilbert-transformed."""
+    from scipy.signal import hilbert  # scipy.signal takes ~0.5 s to import: only when a fringe scan needs it
+
     data = np.asarray(intensities, dtype=np.float64)
     return hilbert(data - data.mean(axis=0, keepdims=True), axis=0)
 

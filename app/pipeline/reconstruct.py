@@ -6,7 +6,7 @@ live run and a reprocessing of the same frames give the same numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,7 +28,9 @@ class RunSums:
         counts = np.asarray(self.counts, np.float64)
         if np.any(counts <= 0):
             raise ValueError(f"steps {np.flatnonzero(counts <= 0).tolist()} have no frames")
-        return self.sums / counts[:, None, None] - dark_adu
+        means = np.divide(self.sums, counts[:, None, None])  # in place from here: one (N, h, w) float64 array
+        means -= dark_adu
+        return means
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Reconstruction:
     visibility: np.ndarray
     amplitude: np.ndarray
     phase_rad: np.ndarray
-    phase_unwrapped_rad: np.ndarray
+    phase_unwrapped_rad: np.ndarray | None  # None only from reconstruct(..., unwrap=False): see with_unwrapped
     sigma_phase_rad: np.ndarray
     sigma_visibility: np.ndarray
     sigma_amplitude: np.ndarray
@@ -53,8 +55,15 @@ class Reconstruction:
 def reconstruct(sample: RunSums, *, reference: RunSums | None = None, dark: RunSums | np.ndarray | None = None,
                 step_phases_rad: np.ndarray | None = None, gain_e_per_adu: float = 1.0,
                 read_noise_e: float | np.ndarray = 0.0, min_reference_visibility: float = 0.05,
-                min_mean_adu: float = 0.0) -> Reconstruction:
-    """Dark-subtract once, demodulate, normalise by the reference, mask, unwrap, and attach sigmas."""
+                min_mean_adu: float = 0.0, unwrap: bool = True) -> Reconstruction:
+    """Dark-subtract once, demodulate, normalise by the reference, mask, unwrap, and attach sigmas.
+
+    ``unwrap=False`` leaves ``phase_unwrapped_rad`` None, so a caller can use the other maps (e.g. start
+    drawing them elsewhere) while ``with_unwrapped`` does the slowest step; the result is the same.
+    Each run's sums are let go of once their step means are taken: a caller that passes the only
+    reference (e.g. ``reconstruct(runs.pop("sample"), ...)``) lets them be freed early (2048^2 x 8
+    steps: 128 MiB per run).
+    """
     shape = sample.sums.shape[1:]
     if reference is not None and reference.sums.shape != sample.sums.shape:
         raise ValueError(f"reference sums {reference.sums.shape} do not match sample sums {sample.sums.shape}")
@@ -69,13 +78,16 @@ def reconstruct(sample: RunSums, *, reference: RunSums | None = None, dark: RunS
     if dark_adu.shape != shape:
         raise ValueError(f"dark frame {dark_adu.shape} does not match frames {shape}")
     saturated = np.zeros(shape, bool)
-    for run in (sample, reference):
-        if run is not None and run.saturated is not None:
-            saturated |= run.saturated
+    for flags in (run.saturated for run in (sample, reference) if run is not None and run.saturated is not None):
+        saturated |= flags  # (no loop variable left holding a run: see the docstring)
     exclude = hot | saturated
 
-    fringes = demodulate(sample.step_means(dark_adu), step_phases_rad)
-    sig = sigma_maps(fringes.mean, fringes.visibility, int(np.sum(sample.counts)),
+    sample_frames = int(np.sum(sample.counts))
+    sample_means = sample.step_means(dark_adu)
+    sample = None  # noqa: F841 - see the docstring: the sums may be freed from here on
+    fringes = demodulate(sample_means, step_phases_rad)
+    del sample_means
+    sig = sigma_maps(fringes.mean, fringes.visibility, sample_frames,
                      gain_e_per_adu=gain_e_per_adu, read_noise_e=read_noise_e)
     if reference is None:
         obj = normalise_by_reference(fringes, _flat_reference(fringes), min_reference_visibility=min_reference_visibility,
@@ -83,8 +95,12 @@ def reconstruct(sample: RunSums, *, reference: RunSums | None = None, dark: RunS
         amplitude, phase = fringes.visibility * obj.mask, obj.phase_rad
         sigma_phase, sigma_amplitude, ref_vis = sig.sigma_phase_rad, sig.sigma_visibility, None
     else:
-        ref = demodulate(reference.step_means(dark_adu), step_phases_rad)
-        ref_sig = sigma_maps(ref.mean, ref.visibility, int(np.sum(reference.counts)),
+        reference_frames = int(np.sum(reference.counts))
+        reference_means = reference.step_means(dark_adu)
+        reference = None  # noqa: F841
+        ref = demodulate(reference_means, step_phases_rad)
+        del reference_means
+        ref_sig = sigma_maps(ref.mean, ref.visibility, reference_frames,
                              gain_e_per_adu=gain_e_per_adu, read_noise_e=read_noise_e)
         obj = normalise_by_reference(fringes, ref, min_reference_visibility=min_reference_visibility,
                                      min_reference_mean_adu=min_mean_adu, exclude=exclude)
@@ -92,10 +108,17 @@ def reconstruct(sample: RunSums, *, reference: RunSums | None = None, dark: RunS
         sigma_phase, sigma_amplitude = object_sigmas(sig, ref_sig, fringes.visibility, ref.visibility)
     return Reconstruction(
         visibility=fringes.visibility, amplitude=amplitude, phase_rad=phase,
-        phase_unwrapped_rad=unwrap_in_mask(phase, obj.mask), sigma_phase_rad=sigma_phase,
+        phase_unwrapped_rad=unwrap_in_mask(phase, obj.mask) if unwrap else None, sigma_phase_rad=sigma_phase,
         sigma_visibility=sig.sigma_visibility, sigma_amplitude=sigma_amplitude, mask=obj.mask,
         mean_adu=fringes.mean, reference_visibility=ref_vis, dark_adu=dark_adu, hot_pixels=hot, saturated=saturated,
     )
+
+
+def with_unwrapped(recon: Reconstruction) -> Reconstruction:
+    """``recon`` with its phase unwrapped inside its mask (a no-op if that was done already)."""
+    if recon.phase_unwrapped_rad is not None:
+        return recon
+    return replace(recon, phase_unwrapped_rad=unwrap_in_mask(recon.phase_rad, recon.mask))
 
 
 def _flat_reference(fringes: FringeMaps) -> FringeMaps:

@@ -35,12 +35,27 @@ def sigma_maps(mean_adu: np.ndarray, visibility: np.ndarray, n_frames: int, *, g
     n_e = gain_e_per_adu * np.asarray(mean_adu, np.float64) * n_frames
     read_var = n_frames * np.square(np.asarray(read_noise_e, np.float64))
     v = np.asarray(visibility, np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var_phase = 2.0 * (n_e + read_var) / np.square(n_e * v)
-        var_vis = (2.0 + v**2) * (n_e + read_var) / n_e**2 - 2.0 * v**2 / n_e
+    with np.errstate(divide="ignore", invalid="ignore"):  # in place where possible: maps can be 2048^2
+        total = n_e + read_var  # N_e + R
+        var_phase = np.multiply(2.0, total)
+        denominator = n_e * v
+        np.square(denominator, out=denominator)
+        var_phase /= denominator
+        del denominator
+        v2 = v**2
+        var_vis = np.add(2.0, v2)
+        var_vis *= total
+        del total
+        var_vis /= n_e**2
+        np.multiply(2.0, v2, out=v2)
+        v2 /= n_e
+        var_vis -= v2
+        del v2
     ok = n_e > 0
-    sigma_phase = np.where(ok & (v > 0), np.sqrt(np.abs(var_phase)), np.inf)
-    sigma_vis = np.where(ok, np.sqrt(np.abs(var_vis)), np.inf)
+    sigma_phase = np.sqrt(np.abs(var_phase, out=var_phase), out=var_phase)
+    sigma_phase[~(ok & (v > 0))] = np.inf
+    sigma_vis = np.sqrt(np.abs(var_vis, out=var_vis), out=var_vis)
+    sigma_vis[~ok] = np.inf
     return SigmaMaps(sigma_phase_rad=sigma_phase, sigma_visibility=sigma_vis, photoelectrons=n_e)
 
 

@@ -43,8 +43,10 @@ def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
     return out
 
 
-def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any]) -> list[Path]:
-    """Write the results file and its quick-looks (``<stem>-<map>.png``); returns the PNG paths."""
+def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any], quicklooks: bool = True) -> list[Path]:
+    """Write the results file and its quick-looks (``<stem>-<map>.png``); returns the PNG paths.
+
+    ``quicklooks=False``: the file only (``qiup reprocess`` draws figures with app.storage.figures)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # complete or absent: replaced in one step
@@ -62,6 +64,8 @@ def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any]) -
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    if not quicklooks:
+        return []
     stem = path.with_suffix("")
     pngs = [Path(f"{stem}-{name}.png") for name in ("visibility", "amplitude", "phase", "phase_unwrapped")]
     save_magnitude_png(pngs[0], recon.visibility)
