@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-HEAVY = ("app.engine", "app.pipeline", "app.storage", "app.config", "app.benchmarks", "numpy", "scipy", "numba",
+HEAVY = ("app.engine", "app.pipeline", "app.storage", "app.config.loader", "app.config.schema", "app.bench",
+         "app.benchmarks", "app.gui", "numpy", "scipy", "numba",
          "h5py", "PyQt6", "pyqtgraph", "matplotlib", "skimage", "harvesters", "pymeasure", "pydantic", "tifffile")
 
 _PROBE = """

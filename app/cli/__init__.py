@@ -32,7 +32,9 @@ class CliError(Exception):
 # Errors reported as one line, by (module, class). They are looked up only among modules already
 # imported: an exception of a class whose module was never loaded cannot have been raised, so main()
 # need not import the engine or pydantic just to be able to catch their errors.
-USER_ERRORS = (("app.config.loader", "ConfigError"), ("app.engine.params", "ParameterError"))
+USER_ERRORS = (("app.config.loader", "ConfigError"), ("app.engine.params", "ParameterError"),
+               ("app.storage.opening", "RunFileError"), ("app.storage.creation", "RunWriteError"),
+               ("app.bench.lock", "BenchInUse"), ("app.wavefront.masks", "MaskFileError"))
 DEVICE_ERRORS = (("drivers.errors", "DeviceError"),)
 
 
