@@ -56,6 +56,11 @@ class Bench:
     def capabilities(self) -> dict[str, Any]:
         return {name: dev.capabilities() for name, dev in self.devices().items()}
 
+    def refresh_readbacks(self) -> dict[str, Readback]:
+        """Read every device once now (serialised): open_bench does it so that planning and GUIs find a
+        cache that is never empty."""
+        return {name: dev.read_state() for name, dev in self.devices().items()}
+
     def set_lock_label(self, text: str) -> None:
         """Say what holds the bench (e.g. the run); a second qiup process names it when it refuses."""
         if self.bench_lock is not None:

@@ -223,6 +223,7 @@ def open_bench(loaded: LoadedConfig, poll: bool = True, *, label: str | None = N
                 built[role] = build_device(section, ctx, role)
                 built[role].connect()
         bench = Bench(config=loaded, world=ctx._world, bench_lock=bench_lock, **built)
+        bench.refresh_readbacks()  # the cache is filled before anyone plans from it
         if poll:
             bench.start_polling(settings.bench.poll_interval_s, settings.bench.poll_lock_timeout_s)
         yield bench

@@ -209,6 +209,7 @@ class Runner:
     def _launch(self, sequence, params, plan, open_sink, state: ResumeState, label: str) -> None:
         claim = self.bench.ownership.claim(label, on_emergency_stop=self._emergency_stop)  # BenchBusy if taken
         claim.threads.discard(threading.get_ident())  # the caller (e.g. a GUI thread) acts as an outsider
+        _lock_label(self.bench, label)  # a second qiup process names this run when it refuses
         try:
             self._control = Control(self._set_state, self.max_pause_s)
             self._exception, self.result = None, None
@@ -271,6 +272,7 @@ class Runner:
                                     laser_off_confirmed=laser_off,
                                     on_disk=frozenset() if results is None else frozenset(results.on_disk))
             claim.release()
+            _lock_label(self.bench, "no run (idle)")
             try:
                 self._set_state(RunState.FAILED if status == "failed" else RunState.DONE)
             finally:
@@ -333,3 +335,13 @@ def _laser_off(bench) -> bool:
         except Exception as exc2:  # noqa: BLE001
             log.error("laser close failed: %s", exc2)
         return False
+
+
+def _lock_label(bench, text: str) -> None:
+    """Tell the bench lock what holds the bench (benches built by hand have no lock)."""
+    set_label = getattr(bench, "set_lock_label", None)
+    if set_label is not None:
+        try:
+            set_label(text)
+        except OSError as exc:  # the label is informative; a run never fails for it
+            log.warning("bench lock label not updated: %s", exc)

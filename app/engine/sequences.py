@@ -33,19 +33,26 @@ class BenchFacts:
 
 
 def bench_facts(bench) -> BenchFacts:
-    """Everything planning knows about ``bench``, from cached device facts and the effective calibration.
-
-    The one place that reads them: switch it to the devices' capability records and nothing else changes.
-    """
+    """Everything planning knows about ``bench``: the devices' capability records (fixed at connect),
+    the camera's cached ROI and binning and the effective calibration. No device I/O, so
+    ``Runner.start()`` can plan on any thread (decision 0040)."""
+    camera_state = bench.camera.cached_state
+    if camera_state.roi is not None and camera_state.binning:
+        roi, binning = camera_state.roi, camera_state.binning
+        frame_shape = (roi.height // binning, roi.width // binning)
+    else:  # a bench built by hand that never read its camera
+        frame_shape = tuple(bench.camera.frame_shape())
+    piezo, delay = bench.phase_piezo.capabilities(), bench.delay_stage.capabilities()
+    sample = None if bench.sample_stage is None else bench.sample_stage.capabilities()
     return BenchFacts(
-        frame_shape=tuple(bench.camera.frame_shape()),
-        piezo_limits=tuple(bench.phase_piezo.limits()),
-        piezo_unit=bench.phase_piezo.unit,
-        delay_limits_um=tuple(bench.delay_stage.limits()),
-        laser_limits_w=tuple(bench.laser.power_limits_w()),
-        has_sample_stage=bench.sample_stage is not None,
+        frame_shape=tuple(frame_shape),
+        piezo_limits=tuple(piezo.limits),
+        piezo_unit=piezo.unit,
+        delay_limits_um=tuple(delay.limits),
+        laser_limits_w=tuple(bench.laser.capabilities().power_range_w),
+        has_sample_stage=sample is not None,
         calibration=effective_calibration(bench.config),
-        sample_limits_um=None if bench.sample_stage is None else tuple(bench.sample_stage.limits()),
+        sample_limits_um=None if sample is None else tuple(sample.limits),
     )
 
 
