@@ -71,7 +71,7 @@ def test_a_time_series_is_a_t_stack_with_its_interval(tmp_path):
     assert [float(p.get("DeltaT")) for p in pixels.iter(f"{OME}Plane")] == [0.5, 2.0, 3.5]
 
 
-def test_a_simulated_delay_scan_exports_z_stacks_spaced_by_the_delay_step(tmp_path, monkeypatch):
+def test_a_simulated_delay_scan_exports_z_stacks_spaced_by_the_delay_step(tmp_path, monkeypatch, capsys):
     config = scaled_config(tmp_path, binning=1, pitch_um=6.5)
     with open_bench(loaded(config)) as bench:
         pass_pixel_size_from_runner(monkeypatch, bench)
@@ -93,6 +93,16 @@ def test_a_simulated_delay_scan_exports_z_stacks_spaced_by_the_delay_step(tmp_pa
         assert notes["qiup.unit"] == unit
     data, axes, pixels, _, notes = read_ome(out / "scan-depth_um.ome.tif")
     assert axes == "YX" and notes["qiup.unit"] == "um" and pixels.get("PhysicalSizeZ") is None
+
+    capsys.readouterr()
+    assert main(["export", str(result.path), "--maps", "delays_um", "--to", str(out)]) == 2
+    assert "delays_um (4,) not an image; maps: " in capsys.readouterr().err
+    # qiup info reads an export back: the same map, unit, scale and Z spacing
+    assert main(["info", str(out / "scan-volume.ome.tif")]) == 0
+    text = capsys.readouterr().out
+    assert f"OME-TIFF exported by qiup from {result.path}" in text and "map        volume [ADU]" in text
+    assert "image      ZYX (4, 32, 32) float32" in text and "Z          4 planes, step 7.5 um" in text
+    assert f"pixel size {pixel_um:.4g} um on the object; field of view {32 * pixel_um:.3g} um" in text
 
 
 @pytest.fixture
@@ -118,6 +128,8 @@ def test_a_missing_map_is_refused_in_one_line_naming_the_available_ones(phase_st
     line = _one_line(capsys, "no map horse", "available: ", "visibility", "phase_unwrapped", "mask")
     assert line.startswith("qiup: error: ")
     assert not out.exists()  # nothing written, not even the maps that exist
+    assert main(["export", str(phase_stepping_run), "--maps", "phase,hot_pixels", "--to", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["ps-hot_pixels.ome.tif", "ps-phase.ome.tif"]
 
 
 def test_an_existing_output_is_never_overwritten_without_force(phase_stepping_run, tmp_path, capsys):
@@ -136,10 +148,12 @@ def test_an_existing_output_is_never_overwritten_without_force(phase_stepping_ru
 
 
 def test_an_unreadable_file_is_refused_in_one_line_from_the_shell(tmp_path):
-    bad = tmp_path / "notes.h5"
+    bad, bad_tiff = tmp_path / "notes.h5", tmp_path / "notes.tif"
     bad.write_text("not hdf5")
-    for path in (bad, tmp_path / "absent.h5"):
-        proc = subprocess.run([sys.executable, "-m", "app", "export", str(path), "--to", str(tmp_path / "o")],
+    bad_tiff.write_text("not a tiff")
+    for command, path in (("export", bad), ("export", tmp_path / "absent.h5"), ("info", bad_tiff)):
+        extra = ["--to", str(tmp_path / "o")] if command == "export" else []
+        proc = subprocess.run([sys.executable, "-m", "app", command, str(path), *extra],
                               cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         lines = proc.stderr.strip().splitlines()
@@ -164,7 +178,15 @@ class _Result:
         self.written_bytes, self.pixel_size_um = (self.data.nbytes if written else 0), None
 
     def __array__(self, dtype=None, copy=None):
+        assert self.data.ndim < 3, "a stack is read plane by plane, never whole"
         return self.data
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    @property
+    def dtype(self):
+        return self.data.dtype
 
 
 def _stage(count, n_steps=4):
@@ -178,12 +200,52 @@ def test_an_interrupted_time_series_exports_only_its_completed_repeats(tmp_path)
                           stages={"dark": _stage(1, 1), "sample_0000": _stage(1), "sample_0001": _stage(1),
                                   "sample_0002": _stage(0)},
                           results={"amplitude": _Result(amplitude), "start_time_s": _Result([0.0, 2.0, 4.0], "s"),
-                                   "phase": _Result(np.full((3, 2, 2), np.nan), "rad", written=False)})
-    maps, notes = select_maps(run, None)
-    assert [m.name for m in maps] == ["amplitude"] and notes == ["phase: not computed yet; not exported"]
+                                   "phase": _Result(np.full((3, 2, 2), np.nan), "rad", written=False),
+                                   "mask": _Result(np.ones((2, 2), np.uint8), "bool", written=False)})
+    maps, notes = select_maps(run, None)  # ``phase`` is not computed: listed, never read
+    assert [m.name for m in maps] == ["amplitude"]
+    assert notes == ["phase: not computed yet; not exported", "mask: not computed yet; not exported"]
     [written] = export_maps(maps, tmp_path, "ts", source="ts.h5")
     data, axes, pixels, _, _ = read_ome(written.path)
     assert axes == "TYX" and data.shape == (2, 2, 2) and np.isfinite(data).all()  # no NaN plane claimed
     assert float(pixels.get("TimeIncrement")) == 2.0 and float(pixels.get("PhysicalSizeX")) == 1.5
     with pytest.raises(ExportError, match="result phase is not computed yet"):
         select_maps(run, ["phase"])
+
+
+def test_a_run_file_still_being_written_exports_what_is_computed(tmp_path, capsys):
+    """A writer thread holds the file open (SWMR) and keeps logging while the export reads it."""
+    import threading
+
+    from app.engine.plan import Plan, ResultSpec, Stage, plan_to_json
+    from app.storage import RunWriter
+
+    shape = (6, 9)
+    plan = Plan(sequence="phase-stepping", frame_shape=shape, laser_power_w=0.1, exposure_s=None,
+                frame_timeout_s=1.0,
+                stages=(Stage(label="sample", kind="sample", piezo_v=(0.0,) * 4, frames_per_step=1, laser_on=True,
+                              step_phases_rad=tuple(np.pi / 2 * np.arange(4))),),
+                results=(ResultSpec("visibility", shape, "1"), ResultSpec("phase", shape, "rad")))
+    writer = RunWriter.create(tmp_path / "live.h5", plan=plan, plan_json=plan_to_json(plan), config_text="",
+                              config_path="test", identities={}, parameters={}, object_pixel_size_um=3.5)
+    visibility = np.linspace(0, 1, 54, dtype=np.float32).reshape(shape)
+    writer.write_result("visibility", visibility)
+    stop = threading.Event()
+
+    def keep_writing():
+        while not stop.is_set():
+            writer.log("info", "still running")
+
+    thread = threading.Thread(target=keep_writing)
+    thread.start()
+    try:
+        assert main(["export", str(tmp_path / "live.h5"), "--to", str(tmp_path / "o")]) == 0
+    finally:
+        stop.set()
+        thread.join()
+        writer.finish("aborted")
+    assert "phase: not computed yet; not exported" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["live-visibility.ome.tif"]
+    data, _, pixels, _, _ = read_ome(tmp_path / "o" / "live-visibility.ome.tif")
+    np.testing.assert_array_equal(data, visibility)
+    assert float(pixels.get("PhysicalSizeX")) == 3.5

@@ -1,4 +1,4 @@
-"""``qiup info FILE.h5``: what a run file (or a ``qiup reprocess`` results file) holds."""
+"""``qiup info FILE``: what a run file, a ``qiup reprocess`` results file or a ``qiup export`` OME-TIFF holds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("info", help="summarise a run file or results file (works while written and after a crash)")
+    p = sub.add_parser("info", help="summarise a run file, results file or exported OME-TIFF (works while written and after a crash)")
     p.add_argument("file", type=Path)
     p.set_defaults(handler=handle)
 
@@ -15,10 +15,11 @@ def register(sub) -> None:
 def handle(args) -> int:
     from app.cli import CliError
     from app.storage import RunFileError
+    from app.storage.export import ExportError
 
     try:
         print(describe(args.file))
-    except RunFileError as exc:
+    except (RunFileError, ExportError) as exc:
         raise CliError(str(exc)) from None
     return 0
 
@@ -76,9 +77,33 @@ def _delay_lines(results) -> list[str]:
     return [f"  delays     {delays.min():.4g} .. {delays.max():.4g} um{spacing} ({delays.size} planes)"]
 
 
+def describe_ome(path: Path) -> str:
+    """An OME-TIFF written by ``qiup export``: map, unit, axes, shape, pixel size, field of view, Z/T spacing."""
+    from app.storage.export import read_ome_summary
+
+    ome = read_ome_summary(path)
+    notes = ome.annotations
+    lines = [f"{path}", f"  OME-TIFF exported by qiup from {notes.get('qiup.source', '?')}" if "qiup.map" in notes
+             else "  OME-TIFF (not written by qiup export)"]
+    if "qiup.map" in notes:
+        meaning = f": {notes['qiup.description']}" if notes.get("qiup.description") else ""
+        lines.append(f"  map        {notes['qiup.map']} [{notes.get('qiup.unit', '-')}]{meaning}")
+    lines.append(f"  image      {ome.axes} {ome.shape} {ome.dtype}")
+    lines += _scale_lines(ome.pixel_size_um, tuple(ome.shape[-2:]))
+    if "Z" in ome.axes:
+        step = f"step {ome.z_step_um:.4g} um" if ome.z_step_um is not None else "no spacing recorded"
+        lines.append(f"  Z          {ome.shape[ome.axes.index('Z')]} planes, {step}")
+    if "T" in ome.axes:
+        step = f"every {ome.time_increment_s:.4g} s" if ome.time_increment_s is not None else "no interval recorded"
+        lines.append(f"  T          {ome.shape[ome.axes.index('T')]} repeats, {step}")
+    return "\n".join(lines)
+
+
 def describe(path: Path) -> str:
     from app.storage.reader import is_results_file, read_results_file, read_run_file
 
+    if path.suffix.lower() in (".tif", ".tiff"):
+        return describe_ome(path)
     if is_results_file(path):
         res = read_results_file(path)
         lines = [f"{path}", f"  results file of qiup reprocess   source {res.attrs.get('source', '?')}   "

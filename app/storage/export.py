@@ -30,13 +30,30 @@ class MapToExport:
     """One result map with what a viewer needs to show it at its real scale."""
 
     name: str
-    data: np.ndarray  # (h, w), or (n, h, w) along ``axes[0]``
+    data: np.ndarray  # (h, w), or (n, h, w) along ``axes[0]``; or a lazy result read plane by plane
     axes: str  # "YX", "ZYX" or "TYX"
     unit: str
     description: str = ""
     pixel_size_um: float | None = None  # one pixel on the object
     z_positions_um: tuple[float, ...] | None = None  # delay of each Z plane
     time_points_s: tuple[float, ...] | None = None  # start of each T plane from the run start
+    planes: int | None = None  # export only the first ``planes`` of a stack (None: all)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        shape = tuple(self.data.shape) if hasattr(self.data, "shape") else np.shape(self.data)
+        return shape if self.planes is None or len(shape) < 3 else (min(self.planes, shape[0]), *shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        """float32 for measured maps, uint8 for masks (bool or unsigned integer)."""
+        dtype = np.dtype(self.data.dtype if hasattr(self.data, "dtype") else np.asarray(self.data).dtype)
+        return np.dtype(np.uint8) if dtype == bool or np.issubdtype(dtype, np.unsignedinteger) else np.dtype(np.float32)
+
+    def plane_data(self):
+        """The planes in the export type, read one at a time (a long time series is never loaded whole)."""
+        for i in range(self.shape[0]):
+            yield np.asarray(self.data[i]).astype(self.dtype, copy=False)
 
 
 @dataclass(frozen=True)
@@ -83,12 +100,12 @@ def ome_metadata(m: MapToExport, source: str) -> tuple[dict, list[str]]:
             meta.update(PhysicalSizeZ=step, PhysicalSizeZUnit=MICRON)
         else:
             warnings.append(f"{m.name}: no PhysicalSizeZ ({why})")
-        if len(positions) == m.data.shape[0]:
+        if len(positions) == m.shape[0]:
             meta["Plane"] = {"PositionZ": list(positions), "PositionZUnit": [MICRON] * len(positions)}
             annotation["qiup.delays_um"] = json.dumps(list(positions))
     elif m.axes == "TYX":
         times = tuple(float(t) for t in (m.time_points_s or ()))
-        finite = np.isfinite(times).all() and len(times) == m.data.shape[0]
+        finite = np.isfinite(times).all() and len(times) == m.shape[0]
         if finite and len(times) >= 2:
             meta.update(TimeIncrement=float(np.mean(np.diff(times))), TimeIncrementUnit="s")
         else:
@@ -100,14 +117,6 @@ def ome_metadata(m: MapToExport, source: str) -> tuple[dict, list[str]]:
         raise ExportError(f"{m.name}: axes {m.axes!r} cannot be exported (YX, ZYX or TYX)")
     meta["MapAnnotation"] = annotation
     return meta, warnings
-
-
-def export_data(data) -> np.ndarray:
-    """float32 for measured maps, uint8 for masks (bool or unsigned integer)."""
-    data = np.asarray(data)
-    if data.dtype == bool or np.issubdtype(data.dtype, np.unsignedinteger):
-        return data.astype(np.uint8) if data.dtype != np.uint8 else data
-    return data.astype(np.float32, copy=False)
 
 
 def check_targets(paths: list[Path], overwrite: bool) -> None:
@@ -123,13 +132,18 @@ def write_ome_tiff(path: Path, m: MapToExport, *, source: str) -> Written:
     """Write one map as an OME-TIFF, whole or not at all; returns the path and the warnings."""
     import tifffile
 
-    data = export_data(m.data)
-    if data.ndim != len(m.axes):
-        raise ExportError(f"{m.name}: {data.ndim}-D data for axes {m.axes!r}")
+    shape, dtype = m.shape, m.dtype
+    if len(shape) != len(m.axes):
+        raise ExportError(f"{m.name}: {len(shape)}-D data for axes {m.axes!r}")
     meta, warnings = ome_metadata(m, source)
-    extra = {}
+    if len(shape) == 2:
+        data, extra = np.asarray(m.data).astype(dtype, copy=False), {}
+    else:
+        data, extra = m.plane_data(), {"shape": shape, "dtype": dtype}
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    extra["bigtiff"] = nbytes > 2**32 - 2**26  # classic TIFF ends at 4 GiB
     if m.pixel_size_um is not None:  # plain TIFF readers (ImageJ without Bio-Formats): pixels per cm
-        extra = {"resolution": (1e4 / m.pixel_size_um, 1e4 / m.pixel_size_um), "resolutionunit": "CENTIMETER"}
+        extra.update(resolution=(1e4 / m.pixel_size_um, 1e4 / m.pixel_size_um), resolutionunit="CENTIMETER")
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -181,23 +195,22 @@ def map_from_stored(stored, name: str) -> MapToExport:
         raise ExportError(f"{stored.path}: result {name} is not computed yet (the run is "
                           f"{getattr(stored, 'status', 'unfinished')})")
     pixel = result.pixel_size_um if result.pixel_size_um is not None else stored.object_pixel_size_um
-    data = np.asarray(result)
     common = dict(name=name, unit=result.unit, description=result.description, pixel_size_um=pixel)
-    if data.ndim == 2:
-        return MapToExport(data=data, axes="YX", **common)
-    n = data.shape[0]
+    if len(result.shape) == 2:
+        return MapToExport(data=np.asarray(result), axes="YX", **common)
+    n = result.shape[0]  # a stack: read plane by plane when written
     delays = stored.results.get("delays_um")
     if delays is not None and delays.shape == (n,):
-        return MapToExport(data=data, axes="ZYX", z_positions_um=tuple(np.asarray(delays, float)), **common)
+        return MapToExport(data=result, axes="ZYX", z_positions_um=tuple(np.asarray(delays, float)), **common)
     times = stored.results.get("start_time_s")
     if times is not None and times.shape == (n,):
         keep = _completed_repeats(stored)
         keep = n if keep is None else min(keep, n)
         if keep == 0:
             raise ExportError(f"{stored.path}: result {name} has no completed repeat yet")
-        return MapToExport(data=data[:keep], axes="TYX", time_points_s=tuple(np.asarray(times, float)[:keep]),
-                           **common)
-    raise ExportError(f"{stored.path}: result {name} {data.shape} is a stack without delays_um or start_time_s")
+        return MapToExport(data=result, axes="TYX", time_points_s=tuple(np.asarray(times, float)[:keep]),
+                           planes=keep, **common)
+    raise ExportError(f"{stored.path}: result {name} {result.shape} is a stack without delays_um or start_time_s")
 
 
 def select_maps(stored, names: list[str] | None) -> tuple[list[MapToExport], list[str]]:
@@ -214,6 +227,61 @@ def select_maps(stored, names: list[str] | None) -> tuple[list[MapToExport], lis
             raise ExportError(f"{stored.path}: no computed image results to export")
         return chosen, notes
     unknown = [n for n in names if n not in available]
+    not_images = [n for n in unknown if n in stored.results]
+    if not_images:
+        shapes = ", ".join(f"{n} {tuple(stored.results[n].shape)}" for n in not_images)
+        raise ExportError(f"{stored.path}: {shapes} not an image; maps: {', '.join(available) or 'none'}")
     if unknown:
         raise ExportError(f"{stored.path}: no map {', '.join(unknown)}; available: {', '.join(available) or 'none'}")
     return [map_from_stored(stored, n) for n in dict.fromkeys(names)], []
+
+
+# ----------------------------------------------------------------------------------- reading back
+@dataclass(frozen=True)
+class OmeSummary:
+    """What an exported OME-TIFF says about itself (``qiup info``)."""
+
+    path: Path
+    axes: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    name: str
+    annotations: dict[str, str]
+    pixel_size_um: float | None
+    z_step_um: float | None
+    time_increment_s: float | None
+
+
+def read_ome_summary(path: Path) -> OmeSummary:
+    """The OME metadata of an OME-TIFF (ExportError, one line, for anything else)."""
+    import xml.etree.ElementTree as ET
+
+    import tifffile
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
+    try:
+        with tifffile.TiffFile(path) as tif:
+            text, series = tif.ome_metadata, tif.series[0]
+            axes, shape, dtype = series.axes, tuple(series.shape), series.dtype
+        if not text:
+            raise ExportError(f"{path}: a TIFF without OME metadata (not a qiup export)")
+        root = ET.fromstring(text)
+    except (tifffile.TiffFileError, ET.ParseError, IndexError, OSError) as exc:
+        raise ExportError(f"{path}: not a readable OME-TIFF ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
+    image = root.find(f"{ns}Image")
+    pixels = image.find(f"{ns}Pixels") if image is not None else None
+    if pixels is None:
+        raise ExportError(f"{path}: its OME metadata has no Image/Pixels")
+
+    def length_um(key: str) -> float | None:
+        value, unit = pixels.get(key), pixels.get(f"{key}Unit", MICRON)
+        scale = {MICRON: 1.0, "um": 1.0, "nm": 1e-3, "mm": 1e3}.get(unit)
+        return None if value is None or scale is None else float(value) * scale
+
+    increment = pixels.get("TimeIncrement")
+    return OmeSummary(path, axes, shape, np.dtype(dtype), image.get("Name", ""),
+                      {m.get("K"): m.text or "" for m in root.iter(f"{ns}M")}, length_um("PhysicalSizeX"),
+                      length_um("PhysicalSizeZ"), None if increment is None else float(increment))
