@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("info", help="summarise a run file, results file or exported OME-TIFF (works while written and after a crash)")
+    p = sub.add_parser("info", help="summarise a run file, results file or exported OME-TIFF "
+                                    "(works while written and after a crash)")
     p.add_argument("file", type=Path)
     p.set_defaults(handler=handle)
 

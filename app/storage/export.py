@@ -269,7 +269,8 @@ def read_ome_summary(path: Path) -> OmeSummary:
             raise ExportError(f"{path}: a TIFF without OME metadata (not a qiup export)")
         root = ET.fromstring(text)
     except (tifffile.TiffFileError, ET.ParseError, IndexError, OSError) as exc:
-        raise ExportError(f"{path}: not a readable OME-TIFF ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExportError(f"{path}: not a readable OME-TIFF ({why})") from None
     ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
     image = root.find(f"{ns}Image")
     pixels = image.find(f"{ns}Pixels") if image is not None else None
