@@ -23,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("--gain-e-per-adu", type=float, help="camera gain (default: run file's, else 1)")
     p.add_argument("--read-noise-e", type=float, help="read noise in e- rms (default: run file's, else 0)")
     p.add_argument("--min-reference-visibility", type=float, help="mask threshold on V_ref (default 0.05)")
+    p.add_argument("--pixel-size-um", type=float, help="one image pixel on the object, in um (pixel pitch x "
+                   "binning / magnification; default: the run file's; TIFF input: unknown)")
     p.add_argument("--out", type=Path, help="results file (default: <input>-reprocessed.h5)")
     p.add_argument("--figures", default="png", metavar="FORMATS",
                    help="figure formats, comma-separated: png, pdf, svg, or none (default: png)")
@@ -76,7 +78,7 @@ def handle(args) -> int:
                  "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
                  "has_reference": has_reference, "has_dark": has_dark}
         try:
-            write_results(out, recon, attrs=attrs, quicklooks=False)
+            write_results(out, recon, attrs=attrs, pixel_size_um=inputs.get("pixel_size_um"), quicklooks=False)
         except OSError as exc:
             raise CliError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
         maps = result_arrays(recon)
@@ -156,6 +158,8 @@ def _load_inputs(args) -> dict:
         raise CliError(f"--steps must be at least 3, got {args.steps}")
     if args.frames_per_step is not None and args.frames_per_step < 1:
         raise CliError(f"--frames-per-step must be at least 1, got {args.frames_per_step}")
+    if args.pixel_size_um is not None and not (np.isfinite(args.pixel_size_um) and args.pixel_size_um > 0):
+        raise CliError(f"--pixel-size-um must be a positive number of um, got {args.pixel_size_um}")
     inputs = _from_run_file(args) if args.run is not None else _from_tiffs(args)
     n = inputs["sample"].sums.shape[0]
     inputs["step_phases"] = _step_phases(args.step_phases, n)
@@ -169,7 +173,21 @@ def _load_inputs(args) -> dict:
         inputs["read_noise"] = args.read_noise_e
     if args.min_reference_visibility is not None:
         inputs["min_ref_v"] = args.min_reference_visibility
+    inputs["pixel_size_um"] = _pixel_size(args.pixel_size_um, inputs)
     return inputs
+
+
+def _pixel_size(option: float | None, inputs: dict) -> float | None:
+    """--pixel-size-um, else the run file's; a run file's recorded size is never silently replaced."""
+    import math
+
+    from app.cli import CliError
+
+    stored = inputs.get("stored_pixel_size_um")
+    if option is not None and stored is not None and not math.isclose(option, stored, rel_tol=1e-9):
+        raise CliError(f"{inputs['source']} records {stored:g} um per pixel, --pixel-size-um says {option:g}; "
+                       "leave the option out to use the recorded size")
+    return option if option is not None else stored
 
 
 def _step_phases(text: str | None, n: int):
@@ -244,5 +262,6 @@ def _from_run_file(args) -> dict:
         camera = {}
     return {"source": path, "sample": runs["sample"], "reference": runs.get("reference"), "dark": runs.get("dark"),
             "stored_step_phases": None if stored_phases is None else np.asarray(stored_phases, float),
+            "stored_pixel_size_um": run.object_pixel_size_um,
             "gain": float(camera.get("gain_e_per_adu", 1.0)), "read_noise": float(camera.get("read_noise_e", 0.0)),
             "min_ref_v": float(run.parameters.get("min_reference_visibility", 0.05))}

@@ -117,6 +117,9 @@ class GenicamCameraConfig(Section):
     gain_e_per_adu: float | None = Field(None, gt=0.0, le=100.0,
                                          description="from the data sheet; needed for the uncertainty maps")
     read_noise_e: float | None = Field(None, ge=0.0, le=100.0, description="median read noise (data sheet)")
+    object_pixel_size_um: float | None = Field(
+        None, gt=0.0, le=1e4, description="one unbinned sensor pixel on the object (pixel pitch / magnification), "
+        "in um; qiup multiplies it by the binning and stores it with every result (none: results in pixels only)")
 
 
 CameraConfig = Annotated[Union[SimCameraConfig, GenicamCameraConfig], Field(discriminator="backend")]

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from app.bench.scale import object_pixel_size_um
 from app.engine.acquire import Acquisition, LiveOutputs, ResumeState
 from app.engine.analysis import Analysis
 from app.engine.calibration import calibration_file_path, write_calibration_file
@@ -110,7 +111,8 @@ class Runner:
                                              config_path=str(loaded.path), identities=self.bench.identities(),
                                              parameters=params.model_dump(),
                                              save_raw_frames=getattr(params, "save_raw_frames", False),
-                                             raw_compression=getattr(params, "raw_compression", "lzf")))
+                                             raw_compression=getattr(params, "raw_compression", "lzf"),
+                                             object_pixel_size_um=object_pixel_size_um(self.bench)))
 
         label = f"run '{sequence}' -> {path if path is not None else '(no file)'}"
         self._launch(sequence, params, plan, open_sink, ResumeState(), label)

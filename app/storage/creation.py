@@ -110,8 +110,11 @@ def early_allocated(shape, dtype, fill, chunks=None) -> dict:
     return kw
 
 
-def write_layout(h5, plan, plan_json, config_text, identities, parameters, save_raw, compression) -> dict:
+def write_layout(h5, plan, plan_json, config_text, identities, parameters, save_raw, compression,
+                 object_pixel_size_um: float | None = None) -> dict:
     root = h5
+    pixel_um = L.pixel_size_attr(object_pixel_size_um)
+    root.attrs[L.PIXEL_SIZE_ROOT_ATTR] = pixel_um
     root.attrs["status"] = "running"
     root.attrs["format_version"] = L.FORMAT_VERSION
     root.attrs["sequence"] = plan.sequence
@@ -159,6 +162,8 @@ def write_layout(h5, plan, plan_json, config_text, identities, parameters, save_
         fill = 0 if spec.dtype.startswith("uint") else np.nan
         d = results.create_dataset(spec.name, shape=spec.shape, dtype=spec.dtype, fillvalue=fill)
         d.attrs["unit"] = spec.unit
+        if len(spec.shape) >= 2:  # images and stacks: the object-plane size of their last two axes
+            d.attrs[L.PIXEL_SIZE_ATTR] = pixel_um
         if spec.description:
             d.attrs["description"] = spec.description
     prov = root.create_dataset("frames/provenance", shape=(0,), maxshape=(None,), dtype=L.PROVENANCE_DTYPE,

@@ -34,6 +34,29 @@ _RECORD_MAGIC = b"QIUPREC1"
 _RECORD_HEAD = struct.Struct("<8sqqqI")  # magic, sequence number, blocks_done, frames_done, number of slots
 
 
+PIXEL_SIZE_ROOT_ATTR = "object_pixel_size_um"  # root attribute: one image pixel on the object, um (NaN: unknown)
+PIXEL_SIZE_ATTR = "pixel_size_um"  # the same on every 2-D/3-D result dataset
+
+
+def pixel_size_attr(pixel_size_um: float | None) -> float:
+    """The attribute value stored for a pixel size: the size in um, or NaN when unknown."""
+    if pixel_size_um is None:
+        return float("nan")
+    value = float(pixel_size_um)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"object pixel size must be a positive number of um, got {pixel_size_um!r}")
+    return value
+
+
+def pixel_size_from_attr(value) -> float | None:
+    """A stored pixel-size attribute back as um, or None (absent, NaN, not positive)."""
+    try:
+        value = float(np.asarray(value).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if np.isfinite(value) and value > 0 else None
+
+
 def sums_dtype(frames_per_step: int) -> str:
     """uint32 while the sum of F 16-bit frames cannot overflow it, else uint64."""
     return "uint32" if frames_per_step * FRAME_MAX_ADU <= np.iinfo(np.uint32).max else "uint64"

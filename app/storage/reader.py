@@ -54,6 +54,12 @@ def read_commit_state(h5: h5py.File, path: Path) -> tuple[L.CommitRecord, int]:
     return record, torn
 
 
+def _lazy_result(opener: Callable, path: Path, name: str, d: h5py.Dataset) -> "LazyResult":
+    return LazyResult(opener, path, name, tuple(d.shape), d.dtype, _text(d.attrs.get("unit", "")),
+                      _text(d.attrs.get("description", "")), int(d.id.get_storage_size()),
+                      L.pixel_size_from_attr(d.attrs.get(L.PIXEL_SIZE_ATTR)))
+
+
 # ----------------------------------------------------------------------------------- typed view
 @dataclass(frozen=True)
 class LogEntry:
@@ -69,9 +75,10 @@ class LazyResult:
     """A result dataset read only when sliced (``r[5]``) or converted (``np.asarray(r)``)."""
 
     def __init__(self, opener: Callable, path: Path, name: str, shape: tuple, dtype: np.dtype, unit: str,
-                 description: str, written_bytes: int):
+                 description: str, written_bytes: int, pixel_size_um: float | None = None):
         self._open, self.path, self.name, self.shape, self.dtype = opener, path, name, shape, dtype
         self.unit, self.description, self.written_bytes = unit, description, written_bytes
+        self.pixel_size_um = pixel_size_um  # object-plane size of one pixel (2-D/3-D results), um; None: unknown
 
     @property
     def nbytes(self) -> int:
@@ -184,6 +191,7 @@ class StoredRun:
     stages: dict[str, StoredStage]
     results: dict[str, LazyResult]
     log: list[LogEntry]
+    object_pixel_size_um: float | None = None  # one image pixel on the object, um; None: not recorded
 
     # -- conveniences (the scripting API's names) --------------------------------------------------
     def __getitem__(self, name: str) -> np.ndarray:
@@ -278,7 +286,8 @@ def read_run_file(path: str | Path) -> StoredRun:
             total_frames=int(_attr(h5, "total_frames", path)), blocks_done=record.blocks_done,
             frames_done=record.frames_done, commit_seq=record.seq, torn_records=torn,
             frames_recorded=int(_need(h5, "frames/provenance", path).shape[0]), has_raw_frames="frames/raw" in h5,
-            stages={}, results={}, log=[],
+            stages={}, results={}, log=[], object_pixel_size_um=L.pixel_size_from_attr(
+                h5.attrs.get(L.PIXEL_SIZE_ROOT_ATTR)),
         )
         run = StoredRun(**run_fields)
         first = 0
@@ -305,8 +314,7 @@ def read_run_file(path: str | Path) -> StoredRun:
         if first != len(record.slots):
             raise RunFileError(f"{path}: the commit record covers {len(record.slots)} steps, /runs has {first}")
         for name, d in _need(h5, "results", path).items():
-            run.results[name] = LazyResult(open_run_file, path, name, tuple(d.shape), d.dtype, _text(d.attrs.get("unit", "")),
-                                           _text(d.attrs.get("description", "")), int(d.id.get_storage_size()))
+            run.results[name] = _lazy_result(open_run_file, path, name, d)
         if "log" in h5:
             run.log.extend(LogEntry(float(t), _text(lvl), _text(msg)) for t, lvl, msg in h5["log"][()])
     return run
@@ -374,6 +382,11 @@ class StoredResults:
     def __getitem__(self, name: str) -> np.ndarray:
         return np.asarray(self.results[name])
 
+    @property
+    def object_pixel_size_um(self) -> float | None:
+        """One image pixel on the object, um (None: not recorded)."""
+        return L.pixel_size_from_attr(self.attrs.get(L.PIXEL_SIZE_ROOT_ATTR))
+
 
 @contextlib.contextmanager
 def _open_plain(path: Path):
@@ -399,7 +412,5 @@ def read_results_file(path: str | Path) -> StoredResults:
     if not path.is_file():
         raise RunFileError(f"{path}: no such file")
     with _open_plain(path) as h5:
-        results = {name: LazyResult(_open_plain, path, name, tuple(d.shape), d.dtype, _text(d.attrs.get("unit", "")),
-                                    _text(d.attrs.get("description", "")), int(d.id.get_storage_size()))
-                   for name, d in _need(h5, "results", path).items()}
+        results = {name: _lazy_result(_open_plain, path, name, d) for name, d in _need(h5, "results", path).items()}
         return StoredResults(path, {k: (_text(v) if isinstance(v, bytes) else v) for k, v in h5.attrs.items()}, results)

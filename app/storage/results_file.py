@@ -3,7 +3,9 @@
 Layout: root attrs ``status`` ("complete"), ``software_version``, ``source`` and the reprocessing
 parameters; ``/results/{visibility, amplitude, phase, phase_unwrapped, sigma_phase, sigma_visibility,
 sigma_amplitude, mean, dark, reference_visibility}`` float32 (h, w) and ``/results/{mask, hot_pixels,
-saturated}`` bool (h, w). Phase is relative to the reference when one was given.
+saturated}`` bool (h, w). Phase is relative to the reference when one was given. The object-plane
+pixel size (um; NaN when unknown) is the root attribute ``object_pixel_size_um`` and each map's
+``pixel_size_um``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from app.pipeline.reconstruct import Reconstruction
 from app.storage.quicklook import save_magnitude_png, save_phase_png
 from app.storage.creation import software_version
+from app.storage.layout import PIXEL_SIZE_ATTR, PIXEL_SIZE_ROOT_ATTR, pixel_size_attr
 
 RESULT_UNITS = {
     "visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad", "sigma_phase": "rad",
@@ -43,10 +46,15 @@ def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
     return out
 
 
-def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any], quicklooks: bool = True) -> list[Path]:
+def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any],
+                  pixel_size_um: float | None = None, quicklooks: bool = True) -> list[Path]:
     """Write the results file and its quick-looks (``<stem>-<map>.png``); returns the PNG paths.
 
-    ``quicklooks=False``: the file only (``qiup reprocess`` draws figures with app.storage.figures)."""
+    ``pixel_size_um`` (one pixel on the object; None: unknown, stored as NaN) goes into the root
+    attribute ``object_pixel_size_um`` and each map's ``pixel_size_um``, as in run files.
+    ``quicklooks=False``: the file only (``qiup reprocess`` draws figures with app.storage.figures).
+    """
+    pixel_um = pixel_size_attr(pixel_size_um)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # complete or absent: replaced in one step
@@ -56,9 +64,11 @@ def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any], q
             h5.attrs["software_version"] = software_version()
             for key, value in attrs.items():
                 h5.attrs[key] = value
+            h5.attrs[PIXEL_SIZE_ROOT_ATTR] = pixel_um
             for name, data in result_arrays(recon).items():
                 dset = h5.create_dataset(f"results/{name}", data=data)
                 dset.attrs["unit"] = RESULT_UNITS.get(name, "bool")
+                dset.attrs[PIXEL_SIZE_ATTR] = pixel_um
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

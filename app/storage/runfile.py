@@ -78,9 +78,14 @@ class RunWriter:
     @classmethod
     def create(cls, path: Path, *, plan, plan_json: str, config_text: str, config_path: str,
                identities: dict[str, dict[str, str]], parameters: dict[str, Any],
-               save_raw_frames: bool = False, raw_compression: str = "lzf") -> "RunWriter":
-        """Create the file exclusively (never truncating another's), lay out ``plan``, switch to SWMR."""
+               save_raw_frames: bool = False, raw_compression: str = "lzf",
+               object_pixel_size_um: float | None = None) -> "RunWriter":
+        """Create the file exclusively (never truncating another's), lay out ``plan``, switch to SWMR.
+
+        ``object_pixel_size_um``: one pixel of the frames on the object (``app.bench.scale``); None: unknown.
+        """
         path = Path(path)
+        L.pixel_size_attr(object_pixel_size_um)  # ValueError for a nonsense size, before any file exists
         _silence_hdf5()
         need = planned_size_bytes(plan, save_raw_frames)
         try:
@@ -101,7 +106,7 @@ class RunWriter:
             raise RunWriteError(write_error_message(exc, path, "creating")) from None
         try:
             stages = write_layout(h5, plan, plan_json, config_text, identities, parameters, save_raw_frames,
-                                   raw_compression)
+                                  raw_compression, object_pixel_size_um)
             h5.attrs["config_path"] = str(config_path)
             record = L.CommitRecord(0, 0, 0, np.zeros(sum(s.n_steps for s in stages.values()), np.uint8))
             h5[L.RECORD_NAMES[0]][...] = record.encode()
