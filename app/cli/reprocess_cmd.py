@@ -6,6 +6,7 @@ number of frames. A run file's step sums, counts and camera settings are read fr
 
 from __future__ import annotations
 
+import math
 import sys
 import tomllib
 from pathlib import Path
@@ -158,7 +159,7 @@ def _load_inputs(args) -> dict:
         raise CliError(f"--steps must be at least 3, got {args.steps}")
     if args.frames_per_step is not None and args.frames_per_step < 1:
         raise CliError(f"--frames-per-step must be at least 1, got {args.frames_per_step}")
-    if args.pixel_size_um is not None and not (np.isfinite(args.pixel_size_um) and args.pixel_size_um > 0):
+    if args.pixel_size_um is not None and not (math.isfinite(args.pixel_size_um) and args.pixel_size_um > 0):
         raise CliError(f"--pixel-size-um must be a positive number of um, got {args.pixel_size_um}")
     inputs = _from_run_file(args) if args.run is not None else _from_tiffs(args)
     n = inputs["sample"].sums.shape[0]
