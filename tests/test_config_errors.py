@@ -124,6 +124,16 @@ def test_a_renamed_key_in_the_calibration_file_gets_one_line(tmp_path):
         effective_calibration(load_config(write_config(tmp_path, text)))
 
 
+def test_a_calibration_file_that_is_not_utf8_gets_one_line(tmp_path):
+    from app.config import ConfigError
+    from app.engine.calibration import effective_calibration
+
+    (tmp_path / "cal.toml").write_bytes("source = 'Caf\u00e9'\n".encode("latin-1"))
+    text = SIM_CONFIG.read_text().replace("[calibration]\n", '[calibration]\nfile = "cal.toml"\n', 1)
+    with pytest.raises(ConfigError, match=r"cal.toml: not a UTF-8 text file"):
+        effective_calibration(load_config(write_config(tmp_path, text)))
+
+
 def test_min_above_max_limits_are_refused(tmp_path, capsys):
     text = SIM_CONFIG.read_text()
     old = '[delay_stage]\nbackend = "sim"\nmin_um = 0.0\nmax_um = 100.0'

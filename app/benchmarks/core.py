@@ -6,11 +6,12 @@
    100-repeat series in other fresh subprocesses (flat peaks: memory does not grow with the repeats).
    Each repeat costs about half a second of analysis at 512 x 512 (reconstruction with unwrapping),
    so the 1000-repeat run takes minutes; ``--repeats`` shortens it.
-2. Steady-state ingest rate of the engine (frames/s through the runner between 10 % and 90 % of the
-   frames: accumulate, provenance, events) with the latest-frame slot and preview maps on, against the
-   same runner with both off, on pre-rendered frames (so the simulator's rendering does not hide the
-   engine's cost). Target: < 5 % slower. The preview thread is duty-limited (``PREVIEW_DUTY``), so on
-   a machine without a free core the preview rate drops, not the ingest rate.
+2. The cost of the latest-frame slot and the preview maps on ingest: the same runner on pre-rendered
+   frames (so the simulator's rendering does not hide the engine's cost) with both on and both off,
+   over 10..90 % of the frames. Measured as CPU per frame: the worker thread's CPU time plus the
+   preview thread's CPU time, against the baseline worker's (target < 5 %); wall-clock frames/s
+   are printed too, but on a shared machine they move with other load. The preview thread is
+   duty-limited (``PREVIEW_DUTY``): on a big frame the preview rate drops, not the ingest rate.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ print(json.dumps({"status": result.status, "seconds": time.perf_counter() - t0,
 
 def add_arguments(parser) -> None:
     parser.add_argument("--repeats", type=int, default=1000, help="time-series repeats (default 1000)")
-    parser.add_argument("--ingest-frames", type=int, default=8000, help="frames per ingest measurement (default 8000)")
-    parser.add_argument("--rounds", type=int, default=3, help="ingest rounds, best kept (default 3)")
+    parser.add_argument("--ingest-frames", type=int, default=30000, help="frames per ingest measurement (default 30000)")
+    parser.add_argument("--rounds", type=int, default=5, help="ingest rounds, best kept (default 5)")
     parser.add_argument("--skip-memory", action="store_true", help="only the ingest part")
 
 
@@ -92,8 +93,10 @@ class _NoSlot:
     def clear(self) -> None: ...
 
 
-def _ingest_rate(bench, frames, n_frames: int, *, outputs_on: bool) -> float:
+def _ingest(bench, frames, n_frames: int, *, outputs_on: bool) -> dict:
+    """One run on pre-rendered frames; wall time, worker CPU and preview-thread time over 10..90 % of it."""
     from app.engine import Runner
+    from app.engine import preview as preview_module
     from drivers.interfaces import Frame
 
     counter = [0]
@@ -106,21 +109,35 @@ def _ingest_rate(bench, frames, n_frames: int, *, outputs_on: bool) -> float:
     runner = Runner(bench, preview_interval_s=0.2 if outputs_on else None)
     if not outputs_on:
         runner._frame_slot = _NoSlot()
+    previewers = []
+    original_init = preview_module.Previewer.__init__
+
+    def remember(self, slot):  # to read the preview thread's busy time
+        original_init(self, slot)
+        previewers.append(self)
+
     per_step = n_frames // 4
     total = per_step * 4 + 1
     marks = {}
     lo, hi = total // 10, total - total // 10
 
-    def on_progress(p):  # steady state: from 10 % to 90 % of the frames (start-up and the final preview excluded)
+    def on_progress(p):  # runs on the worker thread: its CPU time is the engine's ingest cost
         if p.frames_done in (lo, hi):
-            marks[p.frames_done] = time.perf_counter()
+            busy = previewers[0].total_compute_s if previewers else 0.0
+            marks[p.frames_done] = (time.perf_counter(), time.thread_time(), busy)
 
     runner.events.progress.connect(on_progress)
-    result = runner.run("phase-stepping", {"frames_per_step": per_step, "cycles": 1, "dark_frames": 1,
-                                           "reference": False, "steps": 4})
+    preview_module.Previewer.__init__ = remember
+    try:
+        result = runner.run("phase-stepping", {"frames_per_step": per_step, "cycles": 1, "dark_frames": 1,
+                                               "reference": False, "steps": 4})
+    finally:
+        preview_module.Previewer.__init__ = original_init
     if result.status != "complete":
         raise RuntimeError(f"ingest run ended {result.status}: {result.error}")
-    return (hi - lo) / (marks[hi] - marks[lo])
+    (w0, c0, b0), (w1, c1, b1) = marks[lo], marks[hi]
+    n = hi - lo
+    return {"fps": n / (w1 - w0), "worker_cpu_per_frame": (c1 - c0) / n, "preview_per_frame": (b1 - b0) / n}
 
 
 def bench_ingest(n_frames: int, rounds: int) -> tuple[list[tuple[str, str, str]], float]:
@@ -135,20 +152,31 @@ def bench_ingest(n_frames: int, rounds: int) -> tuple[list[tuple[str, str, str]]
         frames = [bench.camera.read_frame().data.copy() for _ in range(8)]
         bench.camera.stop()
         original = bench.camera.read_frame
-        best = {True: 0.0, False: 0.0}
+        runs = {True: [], False: []}
         try:
-            for _ in range(rounds):  # interleaved, best of each: a burst of load elsewhere hits both alike
+            for _ in range(rounds):  # interleaved: a burst of load elsewhere hits both alike
                 for on in (False, True):
-                    best[on] = max(best[on], _ingest_rate(bench, frames, n_frames, outputs_on=on))
+                    runs[on].append(_ingest(bench, frames, n_frames, outputs_on=on))
         finally:
             bench.camera.read_frame = original
     h, w = np.shape(frames[0])
-    cost = best[False] / best[True] - 1.0
+
+    def best(on, key, pick=min):
+        return pick(r[key] for r in runs[on])
+
+    cpu_off, cpu_on = best(False, "worker_cpu_per_frame"), best(True, "worker_cpu_per_frame")
+    preview = min(r["preview_per_frame"] for r in runs[True])
+    cost = (cpu_on + preview) / cpu_off - 1.0  # all CPU the outputs add, per frame ingested
+    fps_off, fps_on = best(False, "fps", max), best(True, "fps", max)
     rows = [
-        (f"ingest {h}x{w} through the runner, latest-frame slot + preview every 0.2 s",
-         f"{best[True]:,.0f} frames/s", f"added cost {100 * cost:+.1f} % (target < {100 * COST_TARGET:.0f} %): "
-                                        f"{'yes' if cost < COST_TARGET else 'NO'}"),
-        ("  baseline: same runner, slot and preview off", f"{best[False]:,.0f} frames/s", "same run, best of rounds"),
+        (f"ingest {h}x{w}, latest-frame slot + preview (0.2 s, duty-limited)",
+         f"{1e6 * cpu_on:.0f} us worker CPU/frame + {1e6 * preview:.0f} us preview/frame",
+         f"added cost {100 * cost:+.1f} % of the baseline's CPU per frame (target < {100 * COST_TARGET:.0f} %): "
+         f"{'yes' if cost < COST_TARGET else 'NO'}"),
+        ("  baseline: same runner, slot and preview off", f"{1e6 * cpu_off:.0f} us worker CPU/frame",
+         "same run, best of rounds"),
+        ("  wall-clock ingest, on / off (shared machine: noisy)", f"{fps_on:,.0f} / {fps_off:,.0f} frames/s",
+         f"ratio {fps_on / fps_off:.3f}"),
     ]
     return rows, cost
 
