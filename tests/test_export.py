@@ -162,12 +162,14 @@ def test_an_unreadable_file_is_refused_in_one_line_from_the_shell(tmp_path):
 
 def test_every_computed_image_of_a_reprocess_results_file_is_exported(phase_stepping_run, tmp_path, capsys):
     results = tmp_path / "re.h5"
-    assert main(["reprocess", str(phase_stepping_run), "--pixel-size-um", "4", "--out", str(results)]) == 0
+    recorded = read_run_file(phase_stepping_run).object_pixel_size_um  # the run recorded its pixel size
+    assert main(["reprocess", str(phase_stepping_run), "--out", str(results), "--figures", "none"]) == 0
     assert main(["export", str(results), "--to", str(tmp_path / "o")]) == 0
     files = sorted(p.name for p in (tmp_path / "o").iterdir())
     assert "re-visibility.ome.tif" in files and "re-mask.ome.tif" in files and "re-phase.ome.tif" in files
     data, axes, pixels, _, notes = read_ome(tmp_path / "o" / "re-mask.ome.tif")
-    assert data.dtype == np.uint8 and axes == "YX" and float(pixels.get("PhysicalSizeX")) == 4.0
+    assert data.dtype == np.uint8 and axes == "YX"
+    assert float(pixels.get("PhysicalSizeX")) == pytest.approx(recorded, rel=1e-6)
 
 
 class _Result:
