@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "app.cli.devices_cmd",
     "app.cli.info_cmd",
     "app.cli.reprocess_cmd",
+    "app.cli.gui_cmd",
 )
 
 
