@@ -147,7 +147,7 @@ class BenchModel:
     LASER_POLL_S = 0.1
     DEVICE_POLL_S = 0.5
     SLM_POLL_S = 2.0
-    PREVIEW_PERIOD_S = 0.2
+    PREVIEW_PERIOD_S = 0.15
 
     def __init__(self, config_path: Path, runs_dir: Path = Path("runs")):
         self.config_path, self.runs_dir = Path(config_path), Path(runs_dir)
@@ -490,7 +490,11 @@ class BenchModel:
     def _preview_loop(self) -> None:
         """AT MERGE: runner.latest_maps() carries the core's preview maps; this loop goes."""
         seen = -1
-        while not self._stop.wait(self.PREVIEW_PERIOD_S):
+        next_t = time.monotonic()
+        while True:  # at most one preview per period, the computing time included
+            next_t = max(next_t + self.PREVIEW_PERIOD_S, time.monotonic())
+            if self._stop.wait(max(0.0, next_t - time.monotonic())):
+                return
             acc = self._accumulator
             if acc is None or acc.version == seen:
                 continue

@@ -122,6 +122,8 @@ class StagePanel(_Panel):
         self.minus = QtWidgets.QPushButton("jog -")
         self.plus = QtWidgets.QPushButton("jog +")
         self.stop = QtWidgets.QPushButton("stop")
+        for b in (self.minus, self.plus, self.stop):
+            b.setMaximumWidth(64)
         self.go.clicked.connect(lambda: model.move_stage(role, self.target.value()))
         self.minus.clicked.connect(lambda: model.move_stage(role, -self.step.value(), relative=True))
         self.plus.clicked.connect(lambda: model.move_stage(role, self.step.value(), relative=True))
@@ -186,9 +188,22 @@ class CameraPanel(_Panel):
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.exposure)
         row.addWidget(self.set_exposure)
+        self.roi_boxes = []
+        roi_row = QtWidgets.QGridLayout()
+        for i, name in enumerate(("x", "y", "width", "height")):
+            box = QtWidgets.QSpinBox()
+            box.setRange(0, 16384)
+            box.setPrefix(f"{name} ")
+            self.roi_boxes.append(box)
+            roi_row.addWidget(box, i // 2, i % 2)
+        self.set_roi = QtWidgets.QPushButton("set")
+        self.set_roi.clicked.connect(lambda: model.set_camera_roi(*(b.value() for b in self.roi_boxes)))
+        roi_row.addWidget(self.set_roi, 0, 2, 2, 1)
+        self._roi_shown = None
         self.form.addRow("exposure (readback)", self.exposure_rb)
         self.form.addRow("new exposure", row)
         self.form.addRow("ROI (sensor px)", self.roi)
+        self.form.addRow("new ROI", roi_row)
         self.form.addRow("binning", self.binning_rb)
         self.form.addRow("set binning", self.binning)
         self.form.addRow("trigger", self.trigger_rb)
@@ -207,6 +222,10 @@ class CameraPanel(_Panel):
             x, y, w, h = state.roi
             sensor = f" of {state.sensor_shape[1]}x{state.sensor_shape[0]}" if state.sensor_shape else ""
             self.roi.setText(f"{w}x{h} at ({x}, {y}){sensor}")
+            if self._roi_shown != state.roi:  # prefill the editor with the current ROI once it changes
+                self._roi_shown = state.roi
+                for box, value in zip(self.roi_boxes, state.roi):
+                    box.setValue(value)
         self.binning_rb.setText(_fmt(state.binning, "d"))
         self.trigger_rb.setText(state.trigger or "-")
         self.temperature.setText(_fmt(state.temperature_c, ".1f", "degC") if state.temperature_c is not None

@@ -111,7 +111,6 @@ class LiveView(QtWidgets.QWidget):
         px = self._pixel_um()
         scale = px or 1.0
         self.image.setRect(QtCore.QRectF(0, 0, w * scale, h * scale))
-        self.saturation.setRect(QtCore.QRectF(0, 0, w * scale, h * scale))
         unit = "um on the sample" if px else "camera pixels (pixel size unknown)"
         self.plot.setLabel("bottom", f"x ({unit})")
         self.plot.setLabel("left", f"y ({unit})")
@@ -189,16 +188,17 @@ class LiveView(QtWidgets.QWidget):
         if camera is not None and camera.bit_depth:
             self._adc_max = 2 ** camera.bit_depth - 1
         self.image.setImage(data, autoLevels=False, levels=self._levels)
-        if self.show_saturation.isChecked():
-            sat = data >= self._adc_max
+        sat = data >= self._adc_max if self.show_saturation.isChecked() else None
+        n_sat = int(np.count_nonzero(sat)) if sat is not None else 0
+        if n_sat:
             overlay = np.zeros((*data.shape, 4), np.uint8)
             overlay[sat] = (255, 0, 0, 255)
             self.saturation.setImage(overlay, autoLevels=False)
+            scale = self._pixel_um() or 1.0  # after setImage: setRect scales by the image's size
+            self.saturation.setRect(QtCore.QRectF(0, 0, data.shape[1] * scale, data.shape[0] * scale))
             self.saturation.show()
-            n_sat = int(sat.sum())
         else:
             self.saturation.hide()
-            n_sat = 0
         if new_shape:  # after setImage: setRect scales by the image's size in pixels
             self._setup_geometry(data.shape)
         self._update_stats(data, item.value, n_sat)

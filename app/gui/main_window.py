@@ -49,12 +49,11 @@ class MainWindow(QtWidgets.QMainWindow):
             "delay_stage": self._dock("Delay stage", StagePanel(self.model, "delay_stage"),
                                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
             "camera": self._dock("Camera", CameraPanel(self.model), QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
-            "slm": self._dock("SLM", SlmPanel(self.model), QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
+            "slm": self._dock("SLM", SlmPanel(self.model), QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
         }
         self.tabifyDockWidget(self.panels["sequence"], self.panels["laser"])
-        self.tabifyDockWidget(self.panels["camera"], self.panels["slm"])
+        self.tabifyDockWidget(self.panels["laser"], self.panels["slm"])
         self.panels["sequence"].raise_()
-        self.panels["camera"].raise_()
         self._build_toolbar()
         self._build_status_bar()
         self._restore_layout()
@@ -121,7 +120,9 @@ class MainWindow(QtWidgets.QMainWindow):
             if s.geometry_hex:
                 self.restoreGeometry(QtCore.QByteArray.fromHex(s.geometry_hex.encode()))
             else:
-                self.resize(1500, 950)
+                self.resize(1600, 1000)
+                self.resizeDocks([self.panels["sequence"], self.panels["maps"]], [360, 600],
+                                 QtCore.Qt.Orientation.Horizontal)
             if s.state_hex:
                 self.restoreState(QtCore.QByteArray.fromHex(s.state_hex.encode()))
         except Exception as exc:  # noqa: BLE001 - a bad layout never blocks start-up

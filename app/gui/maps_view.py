@@ -22,6 +22,15 @@ def complex_rgb(visibility: np.ndarray, phase_rad: np.ndarray, vmax: float) -> n
     return np.ascontiguousarray((lut[index] * value).astype(np.uint8))
 
 
+DISPLAY_MAX_PX = 384  # the maps panel shows small plots: decimate bigger maps for display only
+
+
+def display_copy(data: np.ndarray) -> np.ndarray:
+    """Every k-th pixel so that neither side exceeds DISPLAY_MAX_PX (the measurements use full maps)."""
+    step = max(1, -(-max(data.shape[-2:]) // DISPLAY_MAX_PX))
+    return data[..., ::step, ::step]
+
+
 class _MapPlot:
     """One map: an ImageItem in a plot with a colour bar and a title with units."""
 
@@ -45,11 +54,12 @@ class _MapPlot:
         if data is None:
             self.image.clear()
             return
+        data = display_copy(data)
         finite = np.isfinite(data)
         if self.fixed is not None:
             levels = self.fixed
         elif finite.any():
-            lo, hi = np.percentile(data[finite][::7], [1, 99])
+            lo, hi = np.percentile(data[finite], [1, 99])
             levels = (float(lo), float(max(hi, lo + 1e-6)))
         else:
             levels = (0.0, 1.0)
@@ -71,8 +81,9 @@ class MapsView(QtWidgets.QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.vis = _MapPlot(self.graphics, 0, 0, "visibility V", "viridis", (0.0, 1.0), "V")
         self.phase = _MapPlot(self.graphics, 0, 1, "phase (rad)", PHASE_CMAP, (-math.pi, math.pi), "rad")
-        self.cplx = _MapPlot(self.graphics, 1, 0, "complex: hue = phase, brightness = V", None, None, "")
+        self.cplx = _MapPlot(self.graphics, 1, 0, "complex (hue: phase)", None, None, "")
         self.sigma = _MapPlot(self.graphics, 1, 1, "sigma_phase (rad)", "inferno", None, "rad")
+        self.cplx.plot.setToolTip("hue = phase, brightness = visibility (up to its 99th percentile)")
         self.title = QtWidgets.QLabel("no maps yet: start a stepped sequence (or live)")
         self.title.setStyleSheet("font-weight: bold;")
         self.meter = QtWidgets.QLabel("")
@@ -124,8 +135,9 @@ class MapsView(QtWidgets.QWidget):
         self.vis.show(maps.visibility)
         self.phase.show(maps.phase_rad)
         if maps.visibility is not None:
-            vmax = float(np.nanpercentile(maps.visibility, 99)) or 1.0
-            self.cplx.image.setImage(complex_rgb(maps.visibility, maps.phase_rad, vmax), autoLevels=False)
+            vis, phase = display_copy(maps.visibility), display_copy(maps.phase_rad)
+            vmax = float(np.nanpercentile(vis, 99)) or 1.0
+            self.cplx.image.setImage(complex_rgb(vis, phase, vmax), autoLevels=False)
         else:
             self.cplx.image.clear()
         self.sigma.show(maps.sigma_phase_rad)

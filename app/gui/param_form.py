@@ -69,6 +69,7 @@ class ParamForm(QtWidgets.QWidget):
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item.widget() is not None and item.widget() is not self._general:
+                item.widget().hide()  # deleteLater is deferred: hidden now so no stale row is painted
                 item.widget().deleteLater()
         self._editors.clear()
         self._errors.clear()

@@ -71,9 +71,9 @@ class SequencePanel(QtWidgets.QWidget):
         layout.addWidget(self.file)
         layout.addWidget(QtWidgets.QLabel("messages"))
         layout.addWidget(self.log, 1)
-        self.sequence.currentTextChanged.connect(self._select)
         self.sequence.setCurrentText(settings.sequence if settings.sequence in SEQUENCES else "phase-stepping")
         self._select(self.sequence.currentText())
+        self.sequence.currentTextChanged.connect(self._select)
         self._msg_seq = 0
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.refresh)

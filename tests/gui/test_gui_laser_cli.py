@@ -52,7 +52,8 @@ def test_qiup_gui_opens_the_bench_and_closing_leaves_the_laser_off(tmp_path, qtb
     seen = {}
 
     def close_soon():
-        windows = [w for w in QtWidgets.QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow"]
+        windows = [w for w in QtWidgets.QApplication.topLevelWidgets()
+                   if type(w).__name__ == "MainWindow" and w.isVisible()]  # not a closed one of another test
         if not windows or windows[0].model.readbacks().laser is None:
             QtCore.QTimer.singleShot(50, close_soon)
             return
@@ -61,7 +62,14 @@ def test_qiup_gui_opens_the_bench_and_closing_leaves_the_laser_off(tmp_path, qtb
         windows[0].close()
 
     QtCore.QTimer.singleShot(50, close_soon)
-    assert main(["gui", "--config", str(gui_config(tmp_path, realtime=False)), "--out", str(tmp_path / "runs")]) == 0
+    guard = QtCore.QTimer()  # never hang the suite if the window did not close
+    guard.setSingleShot(True)
+    guard.timeout.connect(QtWidgets.QApplication.closeAllWindows)
+    guard.start(60_000)
+    try:
+        assert main(["gui", "--config", str(gui_config(tmp_path, realtime=False)), "--out", str(tmp_path / "runs")]) == 0
+    finally:
+        guard.stop()
     assert "bench.toml" in seen["title"]
     assert all(not dev.connected for dev in seen["bench"].devices().values())
     assert seen["bench"].world.state.laser_emission is False
