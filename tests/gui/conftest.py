@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -52,3 +53,17 @@ def make_window(qtbot, tmp_path):
             window.ask_abort_on_close = lambda label: True  # never a modal question in a teardown
             window.close()
             window.model.close()
+        window.deleteLater()
+    windows.clear()
+    delete_now()
+
+
+def delete_now() -> None:
+    """Destroy deleted widgets here, on the GUI thread: left to the garbage collector, a cycle of Qt
+    wrappers could be collected on whichever thread allocates next (a runner or poller thread)."""
+    from PyQt6 import QtCore, QtWidgets
+
+    for _ in range(3):
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
+        QtWidgets.QApplication.processEvents()
+        gc.collect()
