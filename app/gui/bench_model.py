@@ -1,7 +1,7 @@
 """The GUI's one adapter to the core: bench, runner, readbacks, latest frame and maps (Qt-free).
 
 Every touch of the engine and the devices by the GUI goes through :class:`BenchModel`, so the panels
-never do device I/O and the lead can switch each piece to the new core API in one place (look for
+never do device I/O and the lead can switch each piece to the new core API in one place (this module and readbacks.py; look for
 ``AT MERGE``). Threads it runs, none of them the GUI thread:
 
 * ``qiup-gui-commands``: opens and closes the bench, runs commands in order (jog, set, start a run);
@@ -22,74 +22,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from app.gui.preview import PreviewAccumulator, PreviewMaps, preview_maps
+from app.gui.readbacks import Readbacks, read_camera, read_laser, read_slm, read_stage
 from app.signals import LatestValue
 from drivers.ownership import BenchBusy
 
 log = logging.getLogger(__name__)
-
-
-# ------------------------------------------------------------------------------------ records
-# AT MERGE: replace these with the core's LaserReadback / StageReadback / CameraReadback / SlmReadback
-# (device.cached_state, bench.readbacks()) and the ...Capabilities records (device.capabilities()).
-@dataclass(frozen=True)
-class LaserState:
-    time_s: float
-    connected: bool
-    emission: bool | None
-    setpoint_w: float | None
-    measured_w: float | None
-    interlock_closed: bool | None
-    limits_w: tuple[float, float] | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class StageState:
-    time_s: float
-    connected: bool
-    position: float | None
-    unit: str
-    limits: tuple[float, float] | None
-    can_stop: bool = False  # the contract has no stop() yet (core issue 9 adds it)
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class CameraState:
-    time_s: float
-    connected: bool
-    exposure_s: float | None
-    roi: tuple[int, int, int, int] | None  # x, y, width, height (sensor pixels)
-    sensor_shape: tuple[int, int] | None
-    binning: int | None
-    binning_choices: tuple[int, ...]
-    trigger: str | None
-    temperature_c: float | None
-    bit_depth: int | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class SlmState:
-    time_s: float
-    connected: bool
-    shape: tuple[int, int] | None
-    mask_preview_rad: np.ndarray | None  # decimated current mask, wrapped
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Readbacks:
-    laser: LaserState | None = None
-    stages: dict[str, StageState] = field(default_factory=dict)
-    camera: CameraState | None = None
-    slm: SlmState | None = None
 
 
 @dataclass(frozen=True)
@@ -452,7 +395,7 @@ class BenchModel:
 
     def _publish_laser(self, laser) -> None:
         current = self.readbacks()
-        self._readbacks.publish(replace(current, laser=_read_laser(laser)))
+        self._readbacks.publish(replace(current, laser=read_laser(laser)))
 
     def _poll_loop(self) -> None:
         """AT MERGE: the core's ReadbackPoller replaces this loop; readbacks() returns bench.readbacks()."""
@@ -473,16 +416,16 @@ class BenchModel:
     def _poll_once(self, bench, next_dev: float, next_slm: float) -> tuple[float, float]:
         now = time.monotonic()
         current = self.readbacks()
-        laser = _read_laser(bench.laser)
+        laser = read_laser(bench.laser)
         stages, camera, slm = current.stages, current.camera, current.slm
         if now >= next_dev:
             next_dev = now + self.DEVICE_POLL_S
-            stages = {role: _read_stage(dev) for role, dev in bench.devices().items()
+            stages = {role: read_stage(dev) for role, dev in bench.devices().items()
                       if role in ("phase_piezo", "delay_stage", "sample_stage")}
-            camera = _read_camera(bench.camera, bench.config.settings.camera)
+            camera = read_camera(bench.camera, bench.config.settings.camera)
         if now >= next_slm:
             next_slm = now + self.SLM_POLL_S
-            slm = _read_slm(bench.slm)
+            slm = read_slm(bench.slm)
         if not self._closed.is_set():
             self._readbacks.publish(Readbacks(laser, stages, camera, slm))
         return next_dev, next_slm
@@ -507,48 +450,3 @@ class BenchModel:
                 continue
             if maps is not None:
                 self.latest_maps.publish(maps)
-
-
-# ------------------------------------------------------------------------------------ device reads
-# AT MERGE: each _read_* becomes device.cached_state (no I/O); capabilities from device.capabilities().
-def _guard(read: Callable[[], object], fallback):
-    try:
-        return read(), None
-    except Exception as exc:  # noqa: BLE001 - a dead device shows its error, the others still update
-        return fallback, str(exc)
-
-
-def _read_laser(laser) -> LaserState:
-    now = time.monotonic()
-    def read():
-        return (laser.emission_on(), laser.power_setpoint_w(), laser.measured_power_w(), laser.interlock_closed(),
-                tuple(laser.power_limits_w()))
-    values, error = _guard(read, (None,) * 5)
-    return LaserState(now, bool(laser.connected), *values, error=error)
-
-
-def _read_stage(stage) -> StageState:
-    (position, limits), error = _guard(lambda: (stage.position(), tuple(stage.limits())), (None, None))
-    return StageState(time.monotonic(), bool(stage.connected), position, stage.unit, limits,
-                      can_stop=callable(getattr(stage, "stop", None)), error=error)
-
-
-def _read_camera(camera, section) -> CameraState:
-    def read():
-        roi = camera.roi()
-        return (camera.exposure_s(), (roi.x, roi.y, roi.width, roi.height), tuple(camera.sensor_shape()),
-                camera.binning(), camera.trigger_mode(), camera.temperature_c(), camera.bit_depth())
-    values, error = _guard(read, (None,) * 7)
-    choices = (1, 2, 4) if getattr(section, "backend", "") == "sim" else (1,)  # AT MERGE: capabilities()
-    exposure, roi, sensor, binning, trigger, temperature, bits = values
-    return CameraState(time.monotonic(), bool(camera.connected), exposure, roi, sensor, binning, choices, trigger,
-                       temperature, bits, error=error)
-
-
-def _read_slm(slm) -> SlmState:
-    def read():
-        mask = np.asarray(slm.current_phase_rad())
-        step = max(1, max(mask.shape) // 240)
-        return tuple(slm.shape), np.ascontiguousarray(mask[::step, ::step], dtype=np.float32)
-    values, error = _guard(read, (None, None))
-    return SlmState(time.monotonic(), bool(slm.connected), *values, error=error)

@@ -11,7 +11,7 @@ from app.gui.device_panels import CameraPanel, LaserPanel, SlmPanel, StagePanel
 from app.gui.live_view import LiveView
 from app.gui.maps_view import MapsView
 from app.gui.sequence_panel import SequencePanel
-from app.gui.settings import GuiSettings, load_settings, save_settings
+from app.gui.settings import load_settings, save_settings
 
 EMISSION_ON_STYLE = ("background: #d50000; color: white; font-size: 20px; font-weight: bold; padding: 4px 14px;"
                      " border: 3px solid #ffeb3b; border-radius: 6px;")

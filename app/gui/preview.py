@@ -3,7 +3,7 @@
 Qt-free numpy. :class:`PreviewAccumulator` keeps running integer sums per phase step of the stage being
 taken (fed from frame events on the runner's thread, one add per frame); :func:`preview_maps` turns a
 snapshot of them into visibility, phase and sigma_phase with the pipeline's own demodulation and
-uncertainty equations. Switch to the core's ``runner.latest_maps()`` at merge (see bench_model.py).
+uncertainty equations. Switch to the core's ``runner.latest_maps()`` at merge (see bench_model.py and readbacks.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from app.gui.bench_model import CameraState, FrameSnapshot, Readbacks
+from app.gui.bench_model import FrameSnapshot
+from app.gui.readbacks import CameraState, Readbacks
 from app.gui.live_view import LiveView
 from app.signals import LatestValue
 
