@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "app.cli.info_cmd",
     "app.cli.reprocess_cmd",
     "app.cli.export_cmd",
+    "app.cli.gui_cmd",
 )
 
 

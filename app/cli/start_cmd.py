@@ -33,7 +33,7 @@ def handle(args) -> int:
     if not args.headless and display_available() and gui_available():
         from app.gui import launch  # noqa: PLC0415 - Qt only when the GUI is really wanted
 
-        return launch(config_path=args.config)
+        return launch(args.config, runs_dir=args.out)
     print("qiup: headless demo on the simulated bench (no display or no GUI)")
     run_sequence(args.config, "phase-stepping", [], args.out)
     return 0

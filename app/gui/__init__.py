@@ -1,0 +1,25 @@
+"""The desktop GUI (PyQt6 + pyqtgraph); the only Qt in ``app/``. ``launch`` opens the main window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def launch(config_path: Path | None = None, *, runs_dir: Path = Path("runs"), settings_path: Path | None = None) -> int:
+    """Run the GUI until its window closes; returns the exit status (0)."""
+    import pyqtgraph as pg
+    from PyQt6 import QtWidgets
+
+    from app.gui.main_window import MainWindow
+    from app.gui.settings import default_settings_path
+
+    if config_path is None:
+        from app.cli.run_cmd import DEFAULT_CONFIG  # AT MERGE: DEFAULT_CONFIG moves out of app.cli (issue 9)
+
+        config_path = DEFAULT_CONFIG
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["qiup"])
+    window = MainWindow(Path(config_path), runs_dir=runs_dir, settings_path=settings_path or default_settings_path())
+    window.show()
+    app.exec()
+    return 0

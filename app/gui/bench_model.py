@@ -1,0 +1,452 @@
+"""The GUI's one adapter to the core: bench, runner, readbacks, latest frame and maps (Qt-free).
+
+Every touch of the engine and the devices by the GUI goes through :class:`BenchModel`, so the panels
+never do device I/O and the lead can switch each piece to the new core API in one place (this module and readbacks.py; look for
+``AT MERGE``). Threads it runs, none of them the GUI thread:
+
+* ``qiup-gui-commands``: opens and closes the bench, runs commands in order (jog, set, start a run);
+* ``qiup-gui-poller``: reads device state into :class:`Readbacks` (laser every 0.1 s, others slower);
+* ``qiup-gui-preview``: demodulates the running sums into preview maps at <= 5 Hz;
+* ``qiup-gui-laser-off``: one per emergency laser-off, so it never waits behind a queued command.
+
+The GUI reads everything by polling (``readbacks()``, ``latest_frame``, ``latest_maps``, ``run_status()``,
+``messages_after()``) on a QTimer; nothing here calls back into Qt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from app.gui.preview import PreviewAccumulator, PreviewMaps, preview_maps
+from app.gui.readbacks import Readbacks, read_camera, read_laser, read_slm, read_stage
+from app.signals import LatestValue
+from drivers.ownership import BenchBusy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FrameSnapshot:
+    data: np.ndarray  # read-only copy
+    stage: str
+    step: int
+    frame_id: int
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    state: str  # idle | running | paused | aborting | done | failed
+    sequence: str | None = None
+    path: Path | None = None
+    frames_done: int = 0
+    frames_total: int = 0
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    stage: str = ""
+    result_status: str | None = None  # complete | aborted | failed once ended
+    error: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("running", "paused", "aborting")
+
+    @property
+    def label(self) -> str:
+        return f"run '{self.sequence}' -> {self.path}" if self.path else f"run '{self.sequence}'"
+
+
+@dataclass(frozen=True)
+class Message:
+    seq: int
+    time_s: float
+    level: str  # info | warning | error
+    text: str
+
+
+def new_run_path(out_dir: Path, name: str) -> Path:
+    """``YYYYmmdd-HHMMSS-<sequence>.h5``, numbered when taken (as ``qiup run`` names its files)."""
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
+    path, n = out_dir / f"{stem}.h5", 1
+    while path.exists():
+        n += 1
+        path = out_dir / f"{stem}-{n}.h5"
+    return path
+
+
+# ------------------------------------------------------------------------------------ the model
+class BenchModel:
+    """One bench and one runner behind worker threads; every public method returns at once."""
+
+    LASER_POLL_S = 0.1
+    DEVICE_POLL_S = 0.5
+    SLM_POLL_S = 2.0
+    PREVIEW_PERIOD_S = 0.15
+
+    def __init__(self, config_path: Path, runs_dir: Path = Path("runs")):
+        self.config_path, self.runs_dir = Path(config_path), Path(runs_dir)
+        self.latest_frame: LatestValue[FrameSnapshot] = LatestValue()  # AT MERGE: runner.latest_frame()
+        self.latest_maps: LatestValue[PreviewMaps] = LatestValue()  # AT MERGE: runner.latest_maps()
+        self._readbacks: LatestValue[Readbacks] = LatestValue()  # AT MERGE: bench.readbacks()
+        self.bench = None
+        self.runner = None
+        self.bench_name = "(opening)"
+        self.open_error: str | None = None
+        self.object_pixel_um: float | None = None  # object-plane size of one (binned) camera pixel
+        self.gain_e_per_adu: float | None = None
+        self.read_noise_e: float | None = None
+        self.roi: tuple[slice, slice] | None = None  # set by the live view; used for the drift meter
+        self._status = RunStatus("idle")
+        self._accumulator: PreviewAccumulator | None = None
+        self._messages: deque[Message] = deque(maxlen=200)
+        self._msg_seq = 0
+        self._msg_lock = threading.Lock()
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._opened = threading.Event()
+        self._closed = threading.Event()
+        self._stack = contextlib.ExitStack()
+        self._last_frame_publish = 0.0
+        self._emergency_threads: list[threading.Thread] = []
+        self._threads = [threading.Thread(target=self._command_loop, name="qiup-gui-commands", daemon=True),
+                         threading.Thread(target=self._poll_loop, name="qiup-gui-poller", daemon=True),
+                         threading.Thread(target=self._preview_loop, name="qiup-gui-preview", daemon=True)]
+
+    # ------------------------------------------------------------------------------ life cycle
+    def open(self) -> None:
+        """Load the config and connect the bench on the command thread."""
+        for t in self._threads:
+            t.start()
+        self.submit("open the bench", self._open)
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened.is_set() and not self._closed.is_set()
+
+    def wait_open(self, timeout_s: float = 30.0) -> bool:
+        self._opened.wait(timeout_s)
+        return self.bench is not None
+
+    def _open(self) -> None:
+        from app.bench_factory import open_bench
+        from app.config import load_config
+        from app.engine import Runner
+
+        try:
+            loaded = load_config(self.config_path)
+            self.bench = self._stack.enter_context(open_bench(loaded))
+            self.bench_name = loaded.settings.name
+            self.runner = Runner(self.bench)
+            self._connect_events(self.runner.events)
+            cam = loaded.settings.camera
+            self.gain_e_per_adu = getattr(cam, "gain_e_per_adu", None)
+            self.read_noise_e = getattr(cam, "read_noise_e", None)
+            world = self.bench.world
+            if world is not None and hasattr(world, "geometry"):
+                self.object_pixel_um = float(world.geometry.object_pixel_um) * self.bench.camera.binning()
+        except Exception as exc:  # noqa: BLE001 - shown in the window; the GUI stays usable
+            self.open_error = str(exc)
+            self.bench_name = "(not connected)"
+            self._message("error", f"opening the bench from {self.config_path} failed: {exc}")
+        finally:
+            self._opened.set()
+
+    def close(self, timeout_s: float = 30.0) -> bool:
+        """Abort any run, laser off, close every device, stop the threads; True when all that finished."""
+        if self._closed.is_set():
+            return True
+        done = threading.Event()
+        if self._threads[0].is_alive():
+            self.submit("close the bench", lambda: self._shutdown(done))
+            done.wait(timeout_s)
+        else:
+            self._shutdown(done)
+        self._stop.set()
+        for t in self._threads + self._emergency_threads:
+            if t.is_alive() and t is not threading.current_thread():
+                t.join(timeout_s)
+        return done.is_set()
+
+    def _shutdown(self, done: threading.Event) -> None:
+        try:
+            runner = self.runner
+            if runner is not None and runner.busy:
+                runner.abort("the GUI was closed")
+                runner.wait(20.0)
+            self._stop.set()  # the poller and preview threads end before the devices close
+            for t in self._threads[1:]:
+                if t.is_alive():
+                    t.join(5.0)
+            if self.bench is not None:
+                with contextlib.suppress(Exception):
+                    self.bench.laser.set_emission(False)
+            self._stack.close()  # open_bench's exit: laser off first, every device closed
+        finally:
+            self._closed.set()
+            self._stop.set()
+            done.set()
+
+    # ------------------------------------------------------------------------------ commands
+    def submit(self, what: str, fn: Callable[[], object]) -> None:
+        """Run ``fn`` on the command thread; a failure becomes an error message naming ``what``."""
+        self._commands.put((what, fn))
+
+    def _command_loop(self) -> None:
+        while not self._closed.is_set():
+            try:
+                what, fn = self._commands.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, the GUI goes on
+                self._message("error", f"{what}: {exc}")
+
+    def _refuse_during_run(self, action: str) -> None:
+        # AT MERGE: the core raises BenchBusy itself (drivers/ownership.py); this check can go.
+        status = self._status
+        if self.runner is not None and self.runner.busy:
+            raise BenchBusy(f"{action} refused: the bench is in use by {status.label}")
+
+    def _device_command(self, action: str, fn: Callable[[], object]) -> None:
+        def run():
+            if self.bench is None:
+                raise RuntimeError("the bench is not connected")
+            self._refuse_during_run(action)
+            fn()
+            self._message("info", action)
+        self.submit(action, run)
+
+    def set_emission(self, on: bool) -> None:
+        """Emission on (after the GUI's confirmation) through the command thread; off is the emergency path."""
+        if not on:
+            self.emergency_laser_off("laser off from the GUI")
+            return
+        self._device_command("laser emission on", lambda: self.bench.laser.set_emission(True))
+
+    def set_power_w(self, power_w: float) -> None:
+        self._device_command(f"laser setpoint {power_w * 1e3:.3g} mW", lambda: self.bench.laser.set_power_w(power_w))
+
+    def move_stage(self, role: str, position: float, *, relative: bool = False) -> None:
+        def move():
+            stage = self.bench.devices()[role]
+            target = stage.position() + position if relative else position
+            stage.move_to(target)
+        verb = f"jog {role} by {position:+g}" if relative else f"move {role} to {position:g}"
+        self._device_command(verb, move)
+
+    def stop_stage(self, role: str) -> None:
+        def stop():  # AT MERGE: Stage.stop() exists in the new contract; stops are allowed during a run?
+            self.bench.devices()[role].stop()
+        self.submit(f"stop {role}", stop)
+
+    def set_exposure_s(self, exposure_s: float) -> None:
+        self._device_command(f"camera exposure {exposure_s * 1e3:.4g} ms", lambda: self.bench.camera.set_exposure_s(exposure_s))
+
+    def set_binning(self, binning: int) -> None:
+        self._device_command(f"camera binning {binning}", lambda: self.bench.camera.set_binning(binning))
+
+    def set_trigger(self, mode: str) -> None:
+        self._device_command(f"camera trigger {mode}", lambda: self.bench.camera.set_trigger_mode(mode))
+
+    def set_camera_roi(self, x: int, y: int, width: int, height: int) -> None:
+        from drivers.interfaces import Roi
+
+        self._device_command(f"camera ROI {width}x{height} at ({x}, {y})",
+                             lambda: self.bench.camera.set_roi(Roi(x, y, width, height)))
+
+    def show_flat_slm(self) -> None:
+        def show():
+            slm = self.bench.slm
+            slm.show(np.zeros(slm.shape))
+        self._device_command("SLM flat mask", show)
+
+    # ------------------------------------------------------------------------------ emergency stop
+    def emergency_laser_off(self, reason: str = "laser off from the GUI") -> None:
+        """Emission off now, from its own thread (never behind queued commands); aborts a run."""
+        t = threading.Thread(target=self._laser_off_now, args=(reason,), name="qiup-gui-laser-off", daemon=True)
+        self._emergency_threads = [x for x in self._emergency_threads if x.is_alive()] + [t]
+        t.start()
+
+    def _laser_off_now(self, reason: str) -> None:
+        bench, runner = self.bench, self.runner
+        if bench is None:
+            return
+        if runner is not None and runner.busy:
+            runner.abort(f"emergency stop: {reason}")  # AT MERGE: the core's emission-off does this itself
+        try:
+            bench.laser.set_emission(False)
+            self._publish_laser(bench.laser)
+            self._message("warning", f"{reason}: emission off")
+        except Exception as exc:  # noqa: BLE001
+            self._message("error", f"LASER OFF FAILED ({exc}): switch the laser off at the device")
+
+    # ------------------------------------------------------------------------------ runs
+    def start_run(self, sequence: str, params: dict) -> None:
+        """Validate and plan (command thread), create the run file and start; errors become messages."""
+        def start():
+            if self.runner is None:
+                raise RuntimeError("the bench is not connected")
+            if self.runner.busy:
+                raise BenchBusy(f"a run is already active: {self._status.label}")
+            validated, plan = self.runner.plan(sequence, params)
+            path = None
+            if sequence != "live":
+                self.runs_dir.mkdir(parents=True, exist_ok=True)
+                path = new_run_path(self.runs_dir, sequence)
+            self._accumulator = None if sequence == "live" else PreviewAccumulator(plan)
+            self.latest_maps.clear()
+            self._status = RunStatus("running", sequence, path, frames_total=plan.total_frames())
+            try:
+                self.runner.start(sequence, validated, path=path)
+            except Exception:
+                self._status = RunStatus("idle")
+                raise
+            self._message("info", f"started {self._status.label}")
+        self.submit(f"start {sequence}", start)
+
+    def pause(self) -> None:
+        if self.runner is not None:
+            self.runner.pause()
+
+    def resume(self) -> None:
+        if self.runner is not None:
+            self.runner.resume()
+
+    def abort(self) -> None:
+        if self.runner is not None:
+            self.runner.abort("aborted from the GUI")
+
+    def run_status(self) -> RunStatus:
+        return self._status
+
+    def run_results(self) -> dict[str, np.ndarray]:
+        result = self.runner.result if self.runner is not None else None
+        return dict(result.results) if result is not None else {}
+
+    # ------------------------------------------------------------------------------ runner events
+    def _connect_events(self, events) -> None:
+        # AT MERGE: drop frame_acquired/live_maps; the GUI pulls runner.latest_frame()/latest_maps().
+        events.frame_acquired.connect(self._on_frame)
+        events.live_maps.connect(self._on_live_maps)
+        events.progress.connect(self._on_progress)
+        events.state_changed.connect(self._on_state)
+        events.warning.connect(lambda text: self._message("warning", text))
+        events.error.connect(lambda text: self._message("error", f"run failed: {text}"))
+
+    def _on_frame(self, data: np.ndarray, info) -> None:
+        acc = self._accumulator
+        if acc is not None:
+            acc.add(data, info)
+        now = time.monotonic()
+        if now - self._last_frame_publish >= 0.01:  # a display never needs more than 100 frames/s
+            self._last_frame_publish = now
+            self.latest_frame.publish(FrameSnapshot(np.array(data, copy=True), info.stage, info.step, info.frame_id))
+
+    def _on_live_maps(self, maps) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_last_live_maps", 0.0) < self.PREVIEW_PERIOD_S:
+            return
+        self._last_live_maps = now
+        self.latest_maps.publish(PreviewMaps(
+            stage="live", kind="live", visibility=maps.visibility.copy(), phase_rad=maps.phase_rad.copy(),
+            sigma_phase_rad=None, mean_adu=maps.mean.copy(), step_means_adu=None, step_phases_rad=(),
+            frames_per_step=1, frames_per_step_planned=1, drift_rad_per_s=None, dark_subtracted=True))
+
+    def _on_progress(self, p) -> None:
+        self._status = replace(self._status, frames_done=p.frames_done, frames_total=p.frames_total,
+                               elapsed_s=p.elapsed_s, eta_s=p.eta_s, stage=p.stage)
+
+    def _on_state(self, new, _old) -> None:
+        value = getattr(new, "value", str(new))
+        status = replace(self._status, state=value)
+        if value in ("done", "failed") and self.runner is not None:
+            result = self.runner.result
+            if result is not None:
+                status = replace(status, result_status=result.status, error=result.error)
+                self._message("info" if result.status == "complete" else "warning",
+                              f"{status.label} ended {result.status}" + (f": {result.error}" if result.error else ""))
+        self._status = status
+
+    # ------------------------------------------------------------------------------ messages
+    def _message(self, level: str, text: str) -> None:
+        with self._msg_lock:
+            self._msg_seq += 1
+            self._messages.append(Message(self._msg_seq, time.time(), level, text))
+        (log.warning if level != "info" else log.info)("%s", text)
+
+    def messages_after(self, seq: int) -> list[Message]:
+        with self._msg_lock:
+            return [m for m in self._messages if m.seq > seq]
+
+    # ------------------------------------------------------------------------------ readbacks
+    def readbacks(self) -> Readbacks:
+        item = self._readbacks.get()
+        return item.value if item is not None else Readbacks()
+
+    def _publish_laser(self, laser) -> None:
+        current = self.readbacks()
+        self._readbacks.publish(replace(current, laser=read_laser(laser)))
+
+    def _poll_loop(self) -> None:
+        """AT MERGE: the core's ReadbackPoller replaces this loop; readbacks() returns bench.readbacks()."""
+        while not self._opened.wait(0.1):
+            if self._stop.is_set():
+                return
+        next_dev = next_slm = 0.0
+        while not self._stop.is_set():
+            bench = self.bench
+            if bench is None or self._closed.is_set():
+                break
+            try:
+                next_dev, next_slm = self._poll_once(bench, next_dev, next_slm)
+            except Exception as exc:  # noqa: BLE001 - the poller never dies; the error is shown
+                log.error("readback poll failed: %s", exc)
+            self._stop.wait(self.LASER_POLL_S)
+
+    def _poll_once(self, bench, next_dev: float, next_slm: float) -> tuple[float, float]:
+        now = time.monotonic()
+        current = self.readbacks()
+        laser = read_laser(bench.laser)
+        stages, camera, slm = current.stages, current.camera, current.slm
+        if now >= next_dev:
+            next_dev = now + self.DEVICE_POLL_S
+            stages = {role: read_stage(dev) for role, dev in bench.devices().items()
+                      if role in ("phase_piezo", "delay_stage", "sample_stage")}
+            camera = read_camera(bench.camera, bench.config.settings.camera)
+        if now >= next_slm:
+            next_slm = now + self.SLM_POLL_S
+            slm = read_slm(bench.slm)
+        if not self._closed.is_set():
+            self._readbacks.publish(Readbacks(laser, stages, camera, slm))
+        return next_dev, next_slm
+
+    def _preview_loop(self) -> None:
+        """AT MERGE: runner.latest_maps() carries the core's preview maps; this loop goes."""
+        seen = -1
+        next_t = time.monotonic()
+        while True:  # at most one preview per period, the computing time included
+            next_t = max(next_t + self.PREVIEW_PERIOD_S, time.monotonic())
+            if self._stop.wait(max(0.0, next_t - time.monotonic())):
+                return
+            acc = self._accumulator
+            if acc is None or acc.version == seen:
+                continue
+            seen = acc.version
+            try:
+                maps = preview_maps(acc.snapshot(), gain_e_per_adu=self.gain_e_per_adu,
+                                    read_noise_e=self.read_noise_e, roi=self.roi)
+            except Exception as exc:  # noqa: BLE001
+                log.error("preview maps failed: %s", exc)
+                continue
+            if maps is not None:
+                self.latest_maps.publish(maps)
