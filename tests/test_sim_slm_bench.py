@@ -302,3 +302,33 @@ def test_masks_shown_from_another_thread_while_frames_are_read_never_tear_a_fram
     bench.world.advance(bench.slm.settle_time_s)
     shift = -np.angle(fringe(bench) / z0)  # the last mask (gray 60) is what the optics see once settled
     assert wrapped(shift - 2 * s_response(60)) == pytest.approx(0.0, abs=0.02)
+
+
+def test_the_optics_recompute_only_while_the_crystal_moves(monkeypatch):
+    from sim_backends import pupil
+
+    calls = []
+    original = pupil.slm_pupil_field
+    monkeypatch.setattr("sim_backends.optics.slm_pupil_field", lambda *a, **k: calls.append(1) or original(*a, **k))
+    bench = bench_with()
+    show_gray(bench.slm, 50)  # waits 7 tau: frame 1 still sees 2e-4 of the step, frame 2 ~1e-6, then settled
+    for _ in range(12):
+        bench.camera.read_frame()
+    assert 1 <= len(calls) <= 3
+    calls.clear()
+    for _ in range(12):
+        bench.camera.read_frame()
+    assert calls == []
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("s_curve = 0.35", "s_curve = 0.35\nphase_at_full_scale_rad = 6.0", ["gray_at_2pi", "phase_at_full_scale_rad"]),
+    ("bits = 8 ", "bits = 12 ", ["slm.bits", "8 or 10"]),
+])
+def test_bad_slm_keys_get_one_line_naming_the_key(tmp_path, old, new, words):
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(tmp_path, SIM_CONFIG.read_text().replace(old, new)))
+    message = str(info.value)
+    assert "\n" not in message and all(w in message for w in words)
