@@ -19,7 +19,8 @@ import numpy as np
 
 from sim_backends.actuators import mean_phasor_linear
 from sim_backends.depth import envelope
-from sim_backends.pupil import CoherentPsf, ImagingGeometry, blur, slm_pupil_phase
+from sim_backends.pupil import CoherentPsf, ImagingGeometry, blur, slm_pupil_field, slm_pupil_phasor
+from sim_backends.slm_physics import flicker_rad
 
 PSF_MARGIN_PX = 32  # object taken around the ROI so the (circular) PSF convolution sees real neighbours
 MOTION_PIECES = 16  # pieces of an exposure during which a stage travels (phase linear in each, exact sinc)
@@ -49,6 +50,7 @@ class ForwardModel:
         self._terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._psfs: dict[tuple, CoherentPsf] = {}
         self._transfer: dict[tuple, np.ndarray] = {}
+        self._slm_field: tuple = (None, None)  # (token, (field, origin) or None)
 
     # -- per frame --------------------------------------------------------------------------------
     def frame_phasor(self, exposure_s: float, rng: np.random.Generator) -> complex:
@@ -56,6 +58,8 @@ class ForwardModel:
         world = self.world
         c = world.drift.mean_phasor(world.clock_s, exposure_s)
         c *= world.vibration.mean_phasor(world.clock_s, exposure_s, rng)
+        if world.slm_crystal is not None and world.slm_flicker_rad_rms > 0:  # the panel's flicker, crossed p times
+            c *= np.exp(1j * world.pass_count * flicker_rad(rng, world.slm_flicker_rad_rms))
         if world.moving_during(exposure_s):
             return complex(c * self._moving_phasor(exposure_s))
         c *= np.exp(1j * world.piezo_phase_rad())
@@ -106,7 +110,7 @@ class ForwardModel:
             return _bin(dark.astype(np.float32), binning)
         scale = self.photon_scale(exposure_s, power_w)
         c = self.frame_phasor(exposure_s, rng) * scale
-        envelope, coh_re, coh_im = self._coherent_terms(roi_slices)
+        envelope, coh_re, coh_im = self._coherent_terms(roi_slices, exposure_s)
         mu = envelope * np.float32(scale)
         tmp = np.multiply(coh_re, np.float32(c.real))
         mu += tmp
@@ -122,7 +126,7 @@ class ForwardModel:
         m = max(margin, 6 * world.rin_rms_per_frame(exposure_s))
         power_w = max(world.mean_pump_power_w(exposure_s), world.pump_power_w())
         scale = self.photon_scale(exposure_s, power_w * (1 + m))
-        envelope, coh_re, coh_im = self._coherent_terms(roi_slices)
+        envelope, coh_re, coh_im = self._coherent_terms(roi_slices, exposure_s)
         swing = np.hypot(coh_re, coh_im)
         hi = (envelope + swing) * np.float32(scale) + dark
         low_power = min(world.mean_pump_power_w(exposure_s), world.pump_power_w()) * (1 - m)
@@ -131,24 +135,25 @@ class ForwardModel:
 
     def scene_key(self, roi_slices, exposure_s: float, binning: int) -> tuple:
         """Changes whenever the bounds of electron_bounds() may change."""
-        self._coherent_terms(roi_slices)
+        self._coherent_terms(roi_slices, exposure_s)
         world = self.world
         powers = (world.mean_pump_power_w(exposure_s), world.pump_power_w())
         buckets = tuple(None if p <= 0 else round(np.log(p) / POWER_BUCKET) for p in powers)
         return self._key, exposure_s, binning, buckets
 
     # -- the cached coherent term: envelope * V * T_eff * exp(i phi0) -----------------------------
-    def _coherent_terms(self, roi_slices):
+    def _coherent_terms(self, roi_slices, exposure_s: float = 0.0):
         world = self.world
         rows, cols = roi_slices
         reflective = world.sample.reflective and world.sample_in_beam()
-        key = (rows.start, rows.stop, cols.start, cols.stop, id(world.sample), world.sample_in_beam(), world.slm_token(),
+        key = (rows.start, rows.stop, cols.start, cols.stop, id(world.sample), world.sample_in_beam(),
+               world.slm_token(exposure_s),
                world.state.delay_um if reflective else None)
         if key != self._key:
             envelope = world.field_envelope[roi_slices]
             if world.prnu_map is not None:
                 envelope = envelope * world.prnu_map[roi_slices]
-            t_eff = self.effective_transmission(roi_slices)
+            t_eff = self.effective_transmission(roi_slices, exposure_s)
             v = world.sim.max_visibility * balanced_visibility_factor(world.sim.source_rate_ratio)
             coherent = (envelope * np.float32(v)) * t_eff * np.exp(1j * world.background_phase_rad[roi_slices])
             self._terms = (envelope, coherent.real.astype(np.float32), coherent.imag.astype(np.float32))
@@ -172,8 +177,9 @@ class ForwardModel:
                                                   g0.pump_waist_um, g0.pixel_pitch_um)))
         return out
 
-    def effective_transmission(self, roi_slices) -> np.ndarray:
-        """T_eff = sum_j w_j K_j (*) O(x / M_j) on the ROI: the object as the interferometer sees it (complex64)."""
+    def effective_transmission(self, roi_slices, exposure_s: float = 0.0) -> np.ndarray:
+        """T_eff = sum_j w_j K_j (*) O(x / M_j) on the ROI: the object as the interferometer sees it (complex64),
+        with the SLM phase averaged over the exposure starting now."""
         world = self.world
         if not world.sim.psf:
             return world.object_factor(roi_slices)
@@ -185,26 +191,45 @@ class ForwardModel:
         total = None
         for j, (weight, geometry) in enumerate(self.spectral_nodes()):
             padded = world.object_factor(region, geometry.magnification)
-            term = blur(padded, self.transfer_function(padded.shape, j, geometry)) * np.float32(weight)
+            term = blur(padded, self.transfer_function(padded.shape, j, geometry, exposure_s)) * np.float32(weight)
             total = term if total is None else total + term
         return total[rows.start - r0:rows.stop - r0, cols.start - c0:cols.stop - c0]
 
-    def transfer_function(self, shape: tuple[int, int], node: int = 0, geometry: ImagingGeometry | None = None):
-        """FFT of the kernel K for the current SLM mask on a grid of ``shape`` camera pixels (one spectral node)."""
+    def slm_field(self, exposure_s: float, token):
+        """exp(i (W + p phi_slm)) on the SLM pixels the pump reaches, once per SLM state (all nodes and ROIs)."""
+        if self._slm_field[0] != token:
+            world = self.world
+            slm = world.slm_phase_for_exposure(exposure_s)
+            if slm is None and world.slm_crystal is not None and world.sim.aberration_zernike_rad:
+                slm = np.zeros(world.state.slm_shape, np.float32)  # a blank panel: W still averaged per cell
+            sampled = None
+            if slm is not None:
+                centre, radius = world.slm_pupil_truth(slm.shape)
+                sampled = slm_pupil_field(slm, world.pass_count, centre, radius,
+                                          world.aberration_on_slm_cached(slm.shape))
+            self._slm_field = (token, sampled)
+        return self._slm_field[1]
+
+    def transfer_function(self, shape: tuple[int, int], node: int = 0, geometry: ImagingGeometry | None = None,
+                          exposure_s: float = 0.0):
+        """FFT of the kernel K on a grid of ``shape`` camera pixels (one spectral node), for the SLM phase as
+        averaged over the exposure starting now; cached while that phase does not change."""
         world = self.world
         geometry = geometry or world.geometry
-        key = (tuple(shape), node, world.slm_token())
+        token = world.slm_token(exposure_s)
+        key = (tuple(shape), node, token)
         if key not in self._transfer:
             psf = self._psfs.get((tuple(shape), node))
             if psf is None:
                 psf = self._psfs[(tuple(shape), node)] = CoherentPsf(
                     geometry, shape, zernike_rad=world.sim.aberration_zernike_rad,
                     zernike_radius_um=world.sim.zernike_radius_mm * 1e3)
-            slm = world.state.slm_phase_rad
-            phase = None if slm is None else world.pass_count * slm_pupil_phase(
-                slm, world.state.slm_pixel_pitch_um, world.sim.slm_to_pupil_magnification, psf.rho_x_um, psf.rho_y_um)
-            self._transfer = {k: v for k, v in self._transfer.items() if k[2] == key[2]}
-            self._transfer[key] = psf.transfer_function(phase)
+            sampled = self.slm_field(exposure_s, token)
+            factor = None if sampled is None else slm_pupil_phasor(
+                *sampled, world.slm_pupil_truth()[0], world.slm_step_um(), psf.rho_x_um, psf.rho_y_um,
+                aberration_rad=psf.aberration_rad)
+            self._transfer = {k: v for k, v in self._transfer.items() if k[2] == token}
+            self._transfer[key] = psf.transfer_function(factor)
         return self._transfer[key]
 
 
@@ -219,9 +244,9 @@ def _bin(image: np.ndarray, binning: int) -> np.ndarray:
 def expected_electrons(bench, roi_slices, exposure_s: float) -> np.ndarray:
     """Mean photoelectrons per pixel in one frame (float32), for the current world state (no RIN, no jitter draw)."""
     world = bench.optics.world
-    saved = world.state.laser_rin_rms
+    saved = world.state.laser_rin_rms, world.slm_flicker_rad_rms
     try:
-        world.state.laser_rin_rms = 0.0
+        world.state.laser_rin_rms, world.slm_flicker_rad_rms = 0.0, 0.0
         return bench.optics.expected_electrons(roi_slices, exposure_s, rng=np.random.default_rng(0))
     finally:
-        world.state.laser_rin_rms = saved
+        world.state.laser_rin_rms, world.slm_flicker_rad_rms = saved

@@ -27,9 +27,10 @@ class QuickBench:
 
 
 def quick_bench(*, roi: tuple[int, int, int, int] = (768, 768, 512, 512), camera: dict | None = None,
-                laser: dict | None = None, power_w: float = 0.1, delay_um: float | None = None,
+                laser: dict | None = None, slm: dict | None = None, power_w: float = 0.1, delay_um: float | None = None,
                 **simulation) -> QuickBench:
     """World from ``SimulationConfig(**simulation)``; devices connected, laser at ``power_w`` (emission off).
+    ``slm`` holds SimSlm keywords (bits, gray_at_2pi, s_curve, crosstalk_sigma_px, flicker_rad_rms, ...).
 
     An aligned bench: unless ``zero_path_delay_um`` is given, zero path difference is at delay 0, where the
     delay stage starts (``delay_um`` moves it elsewhere first).
@@ -42,7 +43,7 @@ def quick_bench(*, roi: tuple[int, int, int, int] = (768, 768, 512, 512), camera
                        SimDelayStage(world, "delay_stage", min_position=0.0, max_position=100.0, velocity=1000.0,
                                      settle_time_s=0.01),
                        SimSampleStage(world, "sample_stage", min_position=0.0, max_position=50_000.0),
-                       SimSlm(world), SimCamera(world))
+                       SimSlm(world, **(slm or {})), SimCamera(world))
     for dev in (bench.laser, bench.phase_piezo, bench.delay_stage, bench.sample_stage, bench.slm, bench.camera):
         dev.connect()
     bench.laser.set_power_w(power_w)

@@ -90,15 +90,31 @@ class LiquidCrystal:
         return float(1.0 - tau * (np.exp(-a / tau) - np.exp(-b / tau)) / (t1_s - t0_s))
 
     def phase_at(self, t_s: float) -> np.ndarray:
-        w = self.weight_new(t_s)
-        if w >= 1.0:
+        return self.phase_with_weight(self.weight_new(t_s))
+
+    def phase_with_weight(self, weight_new: float) -> np.ndarray:
+        """old + w (new - old): the phase at a time of weight w, or averaged over an exposure of mean weight w."""
+        if weight_new >= 1.0:
             return self._new
-        return (self._old + np.float32(w) * (self._new - self._old)).astype(np.float32)
+        return (self._old + np.float32(weight_new) * (self._new - self._old)).astype(np.float32)
 
     def settled(self, t_s: float, tolerance_rad: float = 0.01) -> bool:
         """True when the largest remaining phase error is below ``tolerance_rad``."""
         w = self.weight_new(t_s)
         return w >= 1.0 or float(np.max(np.abs(self._new - self._old))) * (1.0 - w) < tolerance_rad
+
+
+def ideal_lut(response: SlmResponse, levels: int | None = None) -> np.ndarray:
+    """The LUT a perfect calibration would give: phase level k of ``levels`` -> the gray level whose true phase
+    is closest to 2 pi k / levels (the inverse of the monotone response; ground truth for tests)."""
+    levels = response.levels if levels is None else int(levels)
+    gray = np.arange(response.levels)
+    phase = response.phase_of_gray(gray).astype(np.float64)
+    target = TWO_PI * np.arange(levels) / levels
+    index = np.clip(np.searchsorted(phase, target), 1, response.levels - 1)
+    nearer_below = (target - phase[index - 1]) <= (phase[index] - target)
+    chosen = np.where(nearer_below, index - 1, index)
+    return chosen.astype(np.uint8 if response.levels <= 256 else np.uint16)
 
 
 def flicker_rad(rng: np.random.Generator, rms_rad: float) -> float:

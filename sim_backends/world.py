@@ -41,6 +41,9 @@ class ActuatorState:
     laser_interlock_closed: bool = True
     laser_rin_rms: float = 0.0  # RMS relative power noise over RIN_REFERENCE_EXPOSURE_S (white: ~ 1/sqrt(tau))
     slm_pixel_pitch_um: float = 8.0
+    slm_shape: tuple[int, int] | None = None  # set when a simulated SLM attaches
+    slm_pupil_centre_px: tuple[float, float] | None = None  # configured (row, col); None: the SLM's centre
+    slm_pupil_radius_px: float | None = None  # configured; None: the design value w_p / (pitch M_slm)
 
 
 @dataclass
@@ -94,7 +97,10 @@ class SimulatedBench:
         self.power_drift = OrnsteinUhlenbeck(sim.pump_power_drift_rms, sim.pump_power_drift_time_s, [sim.seed, 5])
         self.laser_ramp = LaserRamp(shape=sim.pump_ramp_shape)
         self.interlock_trip_at_s: float | None = None  # fault injection: interlock opens at this time
-        self.slm_version = 0  # bumped by the SLM on every show(); the optics cache keys on it
+        self.slm_version = 0  # bumped by direct writers of state.slm_phase_rad; the optics cache keys on it
+        self.slm_crystal = None  # the LiquidCrystal of an attached SimSlm (its phase is what the optics see)
+        self.slm_flicker_rad_rms = 0.0
+        self._w_on_slm: tuple = (None, None)  # (SLM shape, W at its pixels), for the optics
         self._full_transmission = None
         self.moves: dict[str, tuple[float, float, float, float]] = {}  # field -> (from, to, start_s, end_s)
         from sim_backends.optics import ForwardModel  # optics needs the world's type only at run time
@@ -188,9 +194,56 @@ class SimulatedBench:
     def phase_drift_rad(self) -> float:
         return self.drift.phase_rad(self.clock_s)
 
-    def slm_token(self) -> tuple[int, int]:
-        """Changes whenever the SLM mask does (version from SimSlm, identity for direct writers)."""
-        return self.slm_version, id(self.state.slm_phase_rad)
+    # -- the SLM as the optics see it -----------------------------------------------------------
+    def attach_slm(self, shape: tuple[int, int], pitch_um: float, crystal, flicker_rad_rms: float,
+                   pupil_centre_px: tuple[float, float] | None, pupil_radius_px: float | None) -> None:
+        """A simulated SLM joins the world: its panel, liquid crystal, flicker and the *configured* pupil."""
+        s = self.state
+        s.slm_shape, s.slm_pixel_pitch_um = (int(shape[0]), int(shape[1])), float(pitch_um)
+        s.slm_pupil_centre_px = None if pupil_centre_px is None else (float(pupil_centre_px[0]), float(pupil_centre_px[1]))
+        s.slm_pupil_radius_px = None if pupil_radius_px is None else float(pupil_radius_px)
+        self.slm_crystal, self.slm_flicker_rad_rms = crystal, float(flicker_rad_rms)
+
+    def slm_pupil_configured(self, shape: tuple[int, int] | None = None):
+        """((row, col), radius) in SLM pixels as configured: where the user believes the pump beam sits."""
+        h, w = shape or self.state.slm_shape or (1080, 1920)
+        centre = self.state.slm_pupil_centre_px or ((h - 1) / 2, (w - 1) / 2)
+        radius = self.state.slm_pupil_radius_px or (
+            self.sim.pump_waist_um / (self.state.slm_pixel_pitch_um * self.sim.slm_to_pupil_magnification))
+        return (float(centre[0]), float(centre[1])), float(radius)
+
+    def slm_pupil_truth(self, shape: tuple[int, int] | None = None):
+        """((row, col), radius) in SLM pixels where the pump beam really is: its axis, and its 1/e^2 intensity
+        radius w_p imaged onto the SLM. Configured centre + [simulation] slm_pupil_offset_px (dx, dy);
+        configured radius * slm_pupil_radius_scale."""
+        (row, col), radius = self.slm_pupil_configured(shape)
+        dx, dy = self.sim.slm_pupil_offset_px
+        return (row + dy, col + dx), radius * self.sim.slm_pupil_radius_scale
+
+    def slm_step_um(self, shape: tuple[int, int] | None = None) -> float:
+        """Pupil-plane micrometres per SLM pixel (true geometry): w_p / true radius."""
+        return self.sim.pump_waist_um / self.slm_pupil_truth(shape)[1]
+
+    def _slm_weight(self, exposure_s: float) -> float:
+        """The crystal's mean progress towards the newest mask over the exposure starting now (1: settled)."""
+        w = self.slm_crystal.mean_weight_new(self.clock_s, self.clock_s + max(exposure_s, 0.0))
+        return 1.0 if w >= 1.0 - 1e-6 else round(w, 7)
+
+    def slm_token(self, exposure_s: float = 0.0) -> tuple:
+        """Changes whenever the phase the optics see does: (crystal version, mean weight over the exposure)
+        for a SimSlm, (version, identity) for direct writers of ``state.slm_phase_rad``."""
+        lc = self.slm_crystal
+        if lc is None:
+            return "direct", self.slm_version, id(self.state.slm_phase_rad)
+        return "crystal", lc.version, (self._slm_weight(exposure_s) if lc.version else 1.0)
+
+    def slm_phase_for_exposure(self, exposure_s: float = 0.0) -> np.ndarray | None:
+        """The SLM phase averaged over the exposure starting now: old + w_bar (new - old), w_bar the closed-form
+        mean of 1 - exp(-(t - t_show)/tau) (None: nothing shown, no SLM phase)."""
+        lc = self.slm_crystal
+        if lc is None:
+            return self.state.slm_phase_rad
+        return None if lc.version == 0 else lc.phase_with_weight(self._slm_weight(exposure_s))
 
     # -- coherence ------------------------------------------------------------------------------
     @property
@@ -283,9 +336,18 @@ class SimulatedBench:
         return elements_on_camera(self.sensor_shape, self.object_pixel_size_um) if self.sample.is_usaf else []
 
     def aberration_on_slm_rad(self, slm_shape: tuple[int, int]) -> np.ndarray:
-        """The system aberration W (all passes together) at each SLM pixel's image in the pupil."""
-        x, y = slm_pixel_coordinates_um(slm_shape, self.state.slm_pixel_pitch_um, self.sim.slm_to_pupil_magnification)
+        """The system aberration W (all passes together) at each SLM pixel's image in the pupil (true geometry)."""
+        x, y = slm_pixel_coordinates_um(slm_shape, self.slm_pupil_truth(slm_shape)[0], self.slm_step_um(slm_shape))
         return wavefront_rad(self.sim.aberration_zernike_rad, x, y, self.sim.zernike_radius_mm * 1e3).astype(np.float32)
+
+    def aberration_on_slm_cached(self, slm_shape: tuple[int, int]) -> np.ndarray | None:
+        """``aberration_on_slm_rad`` kept for the optics (None without aberration)."""
+        if not self.sim.aberration_zernike_rad:
+            return None
+        key = tuple(slm_shape)
+        if self._w_on_slm[0] != key:
+            self._w_on_slm = (key, self.aberration_on_slm_rad(key).astype(np.float64))
+        return self._w_on_slm[1]
 
     def conjugate_slm_phase_rad(self, slm_shape: tuple[int, int]) -> np.ndarray:
         """The SLM mask that cancels W: -W / p, since the idler crosses the SLM p times."""

@@ -82,9 +82,7 @@ def _sim_sample_stage(section: cfg.SimSampleStageConfig, ctx: BuildContext) -> D
 def _sim_slm(section: cfg.SimSlmConfig, ctx: BuildContext) -> Device:
     from sim_backends.devices import SimSlm
 
-    return SimSlm(ctx.world(), width=section.width, height=section.height, settle_time_s=section.settle_time_s,
-                  pixel_pitch_um=section.pixel_pitch_um, phase_at_full_scale_rad=section.phase_at_full_scale_rad,
-                  faults=section.faults)
+    return SimSlm.from_config(ctx.world(), section)
 
 
 def _sim_camera(section: cfg.SimCameraConfig, ctx: BuildContext) -> Device:

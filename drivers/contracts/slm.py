@@ -44,7 +44,7 @@ class SLM(Device):
 
     @abc.abstractmethod
     def _show_gray_hw(self, gray: np.ndarray) -> None:
-        """Put the uint8 gray image (shape ``self.shape``) on the SLM."""
+        """Put the gray image (shape ``self.shape``; uint8, or uint16 for a 10-bit LUT) on the SLM."""
 
     # ------------------------------------------------------------------ contract
     def show(self, phase_rad: np.ndarray, *, wait: bool = True, label: str = "") -> None:
@@ -54,7 +54,7 @@ class SLM(Device):
         phase_rad = np.asarray(phase_rad)
         self.check_shape(phase_rad)
         levels = phase_levels(phase_rad, len(self.lut))
-        gray = np.ascontiguousarray(self.lut[levels], dtype=np.uint8)
+        gray = np.ascontiguousarray(self.lut[levels], dtype=np.uint16 if self.lut.dtype == np.uint16 else np.uint8)
         with self.transaction():
             self._show_gray_hw(gray)
             self._levels_shown = levels

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim_backends.settings.base import RoiConfig, Section
 from sim_backends.settings.faults import SimCameraFaultsConfig, SimFaultsConfig, SimLaserFaultsConfig
@@ -59,15 +60,48 @@ class SimSampleStageConfig(Section):
 
 
 class SimSlmConfig(Section):
+    """A phase-only LCoS SLM with the imperfections of a real one (docs/decisions/0010, SLM section)."""
+
     backend: Literal["sim"]
     width: int = Field(1920, ge=8, le=8192)
     height: int = Field(1080, ge=8, le=8192)
-    settle_time_s: float = Field(0.0, ge=0.0, le=5.0)
     pixel_pitch_um: float = Field(8.0, gt=0.0, le=100.0)
-    phase_at_full_scale_rad: float = Field(
-        6.283185307179586, gt=0.0, le=20.0, description="true phase at gray 256 (LUT error if not 2 pi)"
-    )
+    bits: Literal[8, 10] = Field(8, description="gray-level depth of the panel (10: the LUT maps to 0..1023)")
+    gray_at_2pi: float = Field(212.0, gt=16.0, le=1024.0, description="gray level (8-bit units, scaled for 10 bit) "
+                               "whose true phase is 2 pi at the idler wavelength")
+    s_curve: float = Field(0.35, ge=0.0, lt=0.6, description="strength of the S-shaped nonlinearity of the phase "
+                           "response (0: linear; < 0.6 keeps it monotone)")
+    crosstalk_sigma_px: float = Field(0.7, ge=0.0, le=10.0, description="fringing-field crosstalk: Gaussian sigma "
+                                      "in pixels applied to the retardance (0: none)")
+    flicker_rad_rms: float = Field(0.02, ge=0.0, le=1.0, description="panel phase flicker, RMS per exposure "
+                                   "(the interferometer sees p times it; 0: none)")
+    response_time_s: float = Field(0.02, ge=0.0, le=5.0, description="liquid-crystal 1/e response time (0: instant)")
+    settle_time_s: float | None = Field(None, ge=0.0, le=5.0, description="how long show() waits (None: 7 response "
+                                        "times, e^-7 < 1e-3 of the step remains)")
+    pupil_centre_px: tuple[float, float] | None = Field(
+        None, description="(row, col) where you believe the pump beam's axis hits the SLM (None: the panel centre)")
+    pupil_radius_px: float | None = Field(
+        None, gt=0.0, le=1e4, description="the pump's 1/e^2 radius on the SLM as you believe it (None: "
+        "[simulation] pump_waist_um / (pixel_pitch_um * slm_to_pupil_magnification))")
     faults: SimFaultsConfig = SimFaultsConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_linear_response(cls, data):
+        """phase_at_full_scale_rad (a linear response, true phase at gray 256) is the linear case of the new keys."""
+        if isinstance(data, dict) and "phase_at_full_scale_rad" in data:
+            if "gray_at_2pi" in data or "s_curve" in data:
+                raise ValueError("give gray_at_2pi and s_curve only (phase_at_full_scale_rad is their old, linear form)")
+            data = dict(data)
+            full_scale = float(data.pop("phase_at_full_scale_rad"))
+            if not 0.0 < full_scale <= 20.0:
+                raise ValueError("phase_at_full_scale_rad must lie in (0, 20]; prefer gray_at_2pi = 256 * 2 pi / it")
+            data.update(gray_at_2pi=256.0 * 2.0 * math.pi / full_scale, s_curve=0.0)
+        return data
+
+    @property
+    def effective_settle_time_s(self) -> float:
+        return 7.0 * self.response_time_s if self.settle_time_s is None else self.settle_time_s
 
 
 

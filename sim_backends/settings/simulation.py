@@ -63,7 +63,14 @@ class SimulationConfig(Section):
         default_factory=dict, description="Noll index -> coefficient (rad RMS) of the idler aberration in the pupil "
         "(all passes together)")
     zernike_radius_mm: float = Field(1.5, gt=0.0, le=1e3, description="unit radius of the Zernike disc in the pupil")
-    slm_to_pupil_magnification: float = Field(1.0, gt=0.0, le=100.0, description="SLM plane imaged onto the pupil")
+    slm_to_pupil_magnification: float = Field(1.0, gt=0.0, le=100.0, description="SLM plane imaged onto the pupil "
+                                              "(design value: sets the default [slm] pupil_radius_px)")
+    slm_pupil_offset_px: tuple[float, float] = Field(
+        (5.0, -3.5), description="true pump-beam centre on the SLM minus the configured [slm] pupil_centre_px, "
+        "(dx, dy) = (columns, rows) in SLM pixels: the misalignment pupil registration must find")
+    slm_pupil_radius_scale: float = Field(
+        1.04, gt=0.5, le=2.0, description="true pump radius on the SLM over the configured [slm] pupil_radius_px "
+        "(relay magnification error)")
     # -- interferometer background, drift and vibration
     background_tilt_rad: float = Field(0.8, ge=-1e3, le=1e3, description="phase tilt across one field sigma")
     background_curvature_rad: float = Field(0.25, ge=-1e3, le=1e3, description="phase curvature at one field sigma")
