@@ -54,7 +54,7 @@ def test_reference_visibility_is_the_model_v0(horse_run):
     assert np.median(centre) == pytest.approx(0.6, rel=0.02)
 
 
-def test_cli_run_writes_documented_file_and_quicklooks(tmp_path, capsys):
+def test_cli_run_writes_documented_file_and_figures(tmp_path, capsys):
     code = main(["run", "--config", str(SIM_CONFIG), "--sequence", "phase-stepping",
                  "--param", "frames_per_step=2", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
@@ -73,7 +73,7 @@ def test_cli_run_writes_documented_file_and_quicklooks(tmp_path, capsys):
     assert run.counts["reference"].tolist() == [2, 2, 2, 2]
     assert int(run.counts["dark"].sum()) == 4 * 2  # dark: N steps x F frames, laser off
     assert run.stage("sample").sums.dtype.kind == "u"
-    for name in ("visibility", "amplitude", "phase"):
+    for name in ("overview", "visibility", "amplitude", "phase", "complex", "phase_unwrapped"):
         assert (tmp_path / files[0].name.replace(".h5", f"-{name}.png")).stat().st_size > 1000
 
 

@@ -79,7 +79,7 @@ def handle(args) -> int:
                  "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
                  "has_reference": has_reference, "has_dark": has_dark}
         try:
-            write_results(out, recon, attrs=attrs, pixel_size_um=inputs.get("pixel_size_um"), quicklooks=False)
+            write_results(out, recon, attrs=attrs, pixel_size_um=inputs.get("pixel_size_um"))
         except OSError as exc:
             raise CliError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
         maps = result_arrays(recon)

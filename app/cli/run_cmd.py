@@ -9,6 +9,8 @@ from pathlib import Path
 
 from app.config import DEFAULT_CONFIG_PATH
 
+DEFAULT_CONFIG = DEFAULT_CONFIG_PATH  # the name app/cli/gui_cmd.py imports
+
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run an acquisition sequence (or a sequence file)")
@@ -18,19 +20,37 @@ def register(sub) -> None:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="sequence parameter")
     p.add_argument("--sequence-file", type=Path, help="TOML with [[sequence]] tables (name = ..., parameters), run in order")
     p.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default: ./runs)")
+    add_figures_option(p)
     p.set_defaults(handler=handle)
 
 
+def add_figures_option(parser) -> None:
+    parser.add_argument("--figures", default="png", metavar="FORMATS",
+                        help="formats of the result figures, comma-separated: png, pdf, svg, or none (default: png)")
+
+
+def figure_formats(text: str) -> tuple[str, ...]:
+    """``--figures`` -> formats (() for none); a CliError naming what is allowed otherwise."""
+    from app.cli import CliError
+    from app.storage.figures import parse_formats
+
+    try:
+        return parse_formats(text)
+    except ValueError as exc:
+        raise CliError(f"--figures: {exc}") from None
+
+
 def handle(args) -> int:
+    formats = figure_formats(args.figures)
     if args.sequence_file is not None:
         if args.param:
             from app.cli import CliError
 
             raise CliError("--param applies to --sequence; put the parameters in the sequence file instead")
-        results = _run_all(args.config, read_sequence_file(args.sequence_file), args.out, sys.stdout)
+        results = _run_all(args.config, read_sequence_file(args.sequence_file), args.out, sys.stdout, formats)
     else:
         results = _run_all(args.config, [(args.sequence, _validated_pairs(args.sequence, args.param))], args.out,
-                           sys.stdout)
+                           sys.stdout, formats)
     return 0 if results and all(r.status == "complete" for r in results) else 1
 
 
@@ -61,9 +81,10 @@ def read_sequence_file(path: Path) -> list[tuple[str, dict]]:
     return items
 
 
-def run_sequence_file(config_path: Path, sequence_file: Path, out_dir: Path, *, stream=None) -> list[Path | None]:
+def run_sequence_file(config_path: Path, sequence_file: Path, out_dir: Path, *, stream=None,
+                      figures: tuple[str, ...] = ("png",)) -> list[Path | None]:
     items = read_sequence_file(sequence_file)
-    return [r.path for r in _run_all(config_path, items, out_dir, stream or sys.stdout)]
+    return [r.path for r in _run_all(config_path, items, out_dir, stream or sys.stdout, figures)]
 
 
 def _validated_pairs(sequence: str, param_pairs: list[str]) -> dict:
@@ -75,10 +96,11 @@ def _validated_pairs(sequence: str, param_pairs: list[str]) -> dict:
 
 
 def run_sequence(config_path: Path, sequence: str, param_pairs: list[str], out_dir: Path, *,
-                 stream=None) -> Path | None:
-    """Validate everything, then run; returns the run file's path (None: live, or no file was made)."""
+                 stream=None, figures: tuple[str, ...] = ("png",)) -> Path | None:
+    """Validate everything, then run; returns the run file's path (None: live, or no file was made).
+    ``figures``: formats of the result figures (() for none)."""
     (result,) = _run_all(config_path, [(sequence, _validated_pairs(sequence, param_pairs))], out_dir,
-                         stream or sys.stdout)
+                         stream or sys.stdout, figures)
     return result.path
 
 
@@ -90,14 +112,17 @@ class Interrupted(KeyboardInterrupt):
         self.laser_off_confirmed = laser_off_confirmed
 
 
-def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, stream) -> list:
-    """Plan every item against the bench, then run them in order until one does not complete; the RunResults."""
+def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, stream,
+             formats: tuple[str, ...] = ("png",)) -> list:
+    """Plan every item against the bench, then run them in order until one does not complete; the RunResults.
+
+    Figures of each complete run are drawn by a helper process started before the bench opens (so
+    matplotlib loads meanwhile), sent the maps once the run file is finished, and collected only after
+    the bench is closed: they never delay a run's end or the laser-off."""
     from app.bench_factory import open_bench
     from app.cli import CliError
+    from app.cli.figure_process import FigureWorker, NoFigures
     from app.config import load_config
-    from app.engine import Runner
-    from app.engine.runner import LASER_NOT_CONFIRMED
-    from drivers.interfaces import DeviceError
 
     loaded = load_config(config_path)
     try:
@@ -108,66 +133,178 @@ def _run_all(config_path: Path, items: list[tuple[str, dict]], out_dir: Path, st
     except OSError as exc:
         raise CliError(f"--out {out_dir}: cannot write run files there ({exc.strerror or exc})") from None
     results = []
-    with open_bench(loaded) as bench:
-        runner = Runner(bench)
-        # every sequence planned against the bench (positions, limits, memory) before anything moves
-        plans = [runner.plan(name, params, results_in_memory=name == "live") for name, params in items]
-        printer = ProgressPrinter(stream)
-        printer.connect(runner.events)
-        for (name, _), (params, _plan) in zip(items, plans):
-            print(f"qiup: {name} on '{loaded.settings.name}' ({config_path})", file=stream)
-            path = None if name == "live" else _new_path(out_dir, name)
-            printer.reset()
-            try:
-                result = runner.run(name, params, path=path, raise_on_error=False)
-            except KeyboardInterrupt as exc:
-                raise Interrupted(laser_off_confirmed=runner.result is None or runner.result.laser_off_confirmed) from exc
-            finally:
-                if runner.result is not None and runner.result.path is not None:
-                    print(f"qiup: run file {path} ({runner.result.status})", file=stream)
-            if not result.laser_off_confirmed:
-                raise DeviceError(LASER_NOT_CONFIRMED, device="laser")
-            if isinstance(runner.exception, DeviceError):
-                raise runner.exception
-            results.append(result)
-            if result.status == "failed":  # e.g. a suspension that outlasted max_suspended_s: one line, exit 1
-                print(f"qiup: {name} failed: {result.error}", file=sys.stderr)
-            if result.path is not None and result.status == "complete":
-                _quicklooks(result, path, stream)
-            if result.status != "complete":
-                break
+    with (FigureWorker if formats else NoFigures)() as worker:
+        figures = RunFigures(worker, formats, sample=sample_name(loaded.settings))
+        with open_bench(loaded) as bench:
+            _run_items(bench, loaded, config_path, items, out_dir, stream, results, figures)
+        figures.report(stream)  # the bench is closed and the laser off: only now wait for the figures
     return results
 
 
+def _run_items(bench, loaded, config_path: Path, items, out_dir: Path, stream, results: list, figures) -> None:
+    """The sequences in order on an open bench, each complete run's maps handed to ``figures``."""
+    from app.engine import Runner
+    from app.engine.runner import LASER_NOT_CONFIRMED
+    from drivers.interfaces import DeviceError
+
+    runner = Runner(bench)
+    # every sequence planned against the bench (positions, limits, memory) before anything moves
+    plans = [runner.plan(name, params, results_in_memory=name == "live") for name, params in items]
+    printer = ProgressPrinter(stream)
+    printer.connect(runner.events)
+    for (name, _), (params, _plan) in zip(items, plans):
+        print(f"qiup: {name} on '{loaded.settings.name}' ({config_path})", file=stream)
+        path = None if name == "live" else _new_path(out_dir, name)
+        printer.reset()
+        try:
+            result = runner.run(name, params, path=path, raise_on_error=False)
+        except KeyboardInterrupt as exc:
+            raise Interrupted(laser_off_confirmed=runner.result is None or runner.result.laser_off_confirmed) from exc
+        finally:
+            if runner.result is not None and runner.result.path is not None:
+                print(f"qiup: run file {path} ({_status(path)})", file=stream)
+            _release_unused(path)
+        if not result.laser_off_confirmed:
+            raise DeviceError(LASER_NOT_CONFIRMED, device="laser")
+        if isinstance(runner.exception, DeviceError):
+            raise runner.exception
+        results.append(result)
+        if result.status == "failed":  # e.g. a suspension that outlasted max_suspended_s: one line, exit 1
+            print(f"qiup: {name} failed: {result.error}", file=sys.stderr)
+        if result.path is not None and result.status == "complete":
+            figures.submit(result, path, name)
+        if result.status != "complete":
+            break
+
+
 def _new_path(out_dir: Path, name: str) -> Path:
-    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
-    path, n = out_dir / f"{stem}.h5", 1
-    while path.exists():
-        n += 1
-        path = out_dir / f"{stem}-{n}.h5"
-    return path
+    """``<out>/<YYYYmmdd-HHMMSS>-<name>.h5``, reserved atomically (``-1``, ``-2`` ... when taken)."""
+    from app.storage import new_run_path
+
+    return new_run_path(out_dir, f"{time.strftime('%Y%m%d-%H%M%S')}-{name}")
 
 
-def _quicklooks(result, path: Path, stream) -> None:
-    import numpy as np
+def _release_unused(path: Path | None) -> None:
+    """Remove a name reservation that never became a run file (the run stopped before creating it)."""
+    from app.storage.creation import reserved_by_us
 
-    from app.storage.quicklook import save_magnitude_png, save_phase_png
+    if path is not None and reserved_by_us(path):
+        path.unlink(missing_ok=True)
 
-    written = []
-    for name, vmax in (("visibility", None), ("amplitude", 1.2), ("depth_um", None), ("reflectivity", None)):
-        data = result.results.get(name)
-        if data is not None and data.ndim == 2 and np.isfinite(data).any():
-            save_magnitude_png(path.with_name(f"{path.stem}-{name}.png"), data, vmax=vmax)
-            written.append(name)
-    phase = result.results.get("phase")
-    if phase is not None and phase.ndim == 2:
+
+def _status(path: Path) -> str:
+    """The status the run file itself records (what ``qiup info`` will say)."""
+    from app.storage import RunFileError, read_run_file
+
+    try:
+        return read_run_file(path).status
+    except (RunFileError, OSError) as exc:
+        return f"unreadable: {exc}"
+
+
+# the maps a run's figures show, when the run has them as finite 2-D maps
+FIGURE_MAPS = ("visibility", "amplitude", "phase", "phase_unwrapped", "depth_um", "reflectivity")
+
+
+def sample_name(settings) -> str:
+    """What was imaged: the simulated sample on a simulated camera, else the bench config's name."""
+    if getattr(settings.camera, "backend", None) == "sim":
+        return str(settings.simulation.sample)
+    return settings.name
+
+
+class RunFigures:
+    """Figures of finished runs: the first run's maps go to the figure process at once (it is idle, so
+    handing them over takes milliseconds); later ones wait until ``report``, so that a busy figure
+    process never holds up the next sequence. ``report`` prints the paths or the failure, one line
+    each; never an exception, never a change of exit status."""
+
+    def __init__(self, worker, formats: tuple[str, ...], *, sample: str):
+        self.worker, self.formats, self.sample = worker, formats, sample
+        self.submitted, self.deferred, self.problems = 0, [], []
+
+    def submit(self, result, path: Path, sequence: str) -> None:
+        """Send the 2-D finite maps of a complete run (``result.results``) with title, units and scale.
+
+        Never raises: figures are an extra, so whatever stops them is one line in ``report``."""
+        if not self.formats:
+            return
+        try:
+            job = self._job(result, path, sequence)
+        except Exception as exc:  # noqa: BLE001 - a figure problem must not turn a complete run into a traceback
+            self.problems.append(f"{path}: {type(exc).__name__}: {exc}")
+            return
+        if job is None:
+            return
+        if self.submitted:
+            self.deferred.append(job)
+        else:
+            self._send(job)
+
+    def _job(self, result, path: Path, sequence: str):
+        """(maps, units, write_figures arguments) of a complete run, or None when it has no map to show."""
+        import numpy as np
+
+        from app.storage import read_run_file
+        from app.storage.figures import figure_title
+        from app.storage.results_file import RESULT_UNITS
+
+        stored = read_run_file(path)  # the file's own created time, pixel size and units
+        maps, units = {}, dict(RESULT_UNITS, depth_um="um")
+        for name in FIGURE_MAPS:
+            data = result.results.get(name)
+            if data is None:
+                continue
+            data = np.asarray(data)
+            shape = next(iter(maps.values())).shape if maps else data.shape
+            if data.ndim == 2 and data.shape == shape and np.isfinite(data).any():
+                maps[name] = data.astype(np.float32, copy=False)
+                lazy = stored.results.get(name)
+                if getattr(lazy, "unit", None):
+                    units[name] = lazy.unit
+        if not maps:
+            return None
         mask = result.results.get("mask")
-        amplitude = result.results.get("amplitude")
-        save_phase_png(path.with_name(f"{path.stem}-phase.png"), phase, None if mask is None else mask.astype(bool),
-                       amplitude if amplitude is not None and amplitude.shape == phase.shape else None)
-        written.append("phase")
-    if written:
-        print(f"qiup: quick-looks {path.parent / path.stem}-{{{','.join(written)}}}.png", file=stream)
+        if mask is not None and np.shape(mask) == next(iter(maps.values())).shape:
+            maps["mask"] = np.asarray(mask).astype(bool)
+        title = figure_title(sample=self.sample, sequence=sequence, run_time=_run_time(stored.created))
+        return maps, units, {"title": title, "pixel_size_um": stored.object_pixel_size_um,
+                             "out_stem": path.with_suffix(""), "formats": self.formats}
+
+    def _send(self, job) -> None:
+        maps, units, kwargs = job
+        self.worker.submit(maps, units, **kwargs)
+        self.submitted += 1
+
+    def report(self, stream) -> list[Path]:
+        """Wait for the figures; print their paths on one line, or why they are missing on stderr."""
+        from app.cli.figure_process import FigureError
+
+        written: list[Path] = []
+        for job in self.deferred:
+            self._send(job)
+        self.deferred.clear()
+        if self.submitted:
+            try:
+                written = self.worker.results()
+            except (FigureError, OSError) as exc:
+                self.problems.append(str(exc))
+        if written:
+            print(f"qiup: figures {', '.join(str(p) for p in written)}", file=stream)
+        if self.problems:
+            print(f"qiup: figures not written: {'; '.join(self.problems)}; the run files are not affected",
+                  file=sys.stderr)
+        return written
+
+
+def _run_time(created: str) -> str | None:
+    """The file's ``created`` attribute ('2026-11-30T18:40:01+0000') as '2026-11-30 18:40:01'."""
+    import datetime
+
+    try:
+        return datetime.datetime.strptime(created, "%Y-%m-%dT%H:%M:%S%z").strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return created or None
 
 
 class ProgressPrinter:

@@ -1,4 +1,4 @@
-"""Run files (HDF5, SWMR): the one writer, the one reader, disk-space rules; quick-look images."""
+"""Run files (HDF5, SWMR): the one writer, the one reader, disk-space rules; figures of result maps."""
 
 from app.storage.layout import STATUSES
 from app.storage.reader import (LazyResult, RunFileError, StoredRun, StoredStage, check_resumable, open_run_file,

@@ -1,4 +1,4 @@
-"""Reprocessed results: one HDF5 file with /results/<name> maps (units in attributes) and PNG quick-looks.
+"""Reprocessed results: one HDF5 file with /results/<name> maps (units in attributes); figures: app.storage.figures.
 
 Layout: root attrs ``status`` ("complete"), ``software_version``, ``source`` and the reprocessing
 parameters; ``/results/{visibility, amplitude, phase, phase_unwrapped, sigma_phase, sigma_visibility,
@@ -20,7 +20,6 @@ import h5py
 import numpy as np
 
 from app.pipeline.reconstruct import Reconstruction
-from app.storage.quicklook import save_magnitude_png, save_phase_png
 from app.storage.creation import software_version
 from app.storage.layout import PIXEL_SIZE_ATTR, PIXEL_SIZE_ROOT_ATTR, pixel_size_attr
 
@@ -47,12 +46,11 @@ def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
 
 
 def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any],
-                  pixel_size_um: float | None = None, quicklooks: bool = True) -> list[Path]:
-    """Write the results file and its quick-looks (``<stem>-<map>.png``); returns the PNG paths.
+                  pixel_size_um: float | None = None) -> Path:
+    """Write the results file, complete or not at all; returns its path (figures: app.storage.figures).
 
     ``pixel_size_um`` (one pixel on the object; None: unknown, stored as NaN) goes into the root
     attribute ``object_pixel_size_um`` and each map's ``pixel_size_um``, as in run files.
-    ``quicklooks=False``: the file only (``qiup reprocess`` draws figures with app.storage.figures).
     """
     pixel_um = pixel_size_attr(pixel_size_um)
     path = Path(path)
@@ -74,16 +72,4 @@ def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any],
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    if not quicklooks:
-        return []
-    stem = path.with_suffix("")
-    pngs = [Path(f"{stem}-{name}.png") for name in ("visibility", "amplitude", "phase", "phase_unwrapped")]
-    save_magnitude_png(pngs[0], recon.visibility)
-    save_magnitude_png(pngs[1], recon.amplitude, vmax=1.2 if recon.reference_visibility is not None else None)
-    save_phase_png(pngs[2], recon.phase_rad, recon.mask,
-                   recon.amplitude if recon.reference_visibility is not None else None)
-    unwrapped = recon.phase_unwrapped_rad
-    span = unwrapped[recon.mask] if recon.mask.any() else np.zeros(1)
-    scaled = (unwrapped - span.min()) if span.size else unwrapped
-    save_magnitude_png(pngs[3], np.where(recon.mask, scaled, 0.0), vmax=float(np.ptp(span)) or 1.0)
-    return pngs
+    return path
