@@ -2,10 +2,12 @@
 
 Run it:  .venv/bin/python docs/example_script.py [CONFIG.toml] [OUT_DIR]
 (default: the simulated bench, ./runs). It calibrates the piezo, takes a hologram with drift tracking,
-then a short 3D scan, printing progress and suspender warnings as they happen.
+then a short 3D scan, printing progress and suspender warnings as they happen. Each run of the script
+writes into a new time-stamped folder: run files are never overwritten.
 """
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,8 @@ from app import ParameterError, RunState, Runner, open_bench, read_run
 
 
 def main(config=None, out=Path("runs")) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    out = out / time.strftime("example-%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=False)
     with open_bench(config) as bench:  # laser off and every device closed when the block ends
         runner = Runner(bench)
         stages_seen = set()
@@ -45,7 +48,8 @@ def main(config=None, out=Path("runs")) -> None:
         field = holo["mask"] > 0
         clear = holo["amplitude"][field] > 0.5
         median = f", median |t| there {np.median(holo['amplitude'][field][clear]):.3f}" if clear.any() else ""
-        print(f"hologram {holo.status}: {100 * clear.mean():.0f} % of the field transmits (|t| > 0.5){median}")
+        share = f"{100 * clear.mean():.0f} %" if clear.size else "none"
+        print(f"hologram {holo.status}: {share} of the field transmits (|t| > 0.5){median}")
 
         scan = runner.run("delay-scan", {"start_um": 0, "stop_um": 100, "step_um": 5, "frames_per_step": 1},
                           path=out / "scan.h5")

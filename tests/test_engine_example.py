@@ -12,6 +12,7 @@ def test_example_script_runs(tmp_path, capsys):
     example["main"](small_config(tmp_path, sample="three-layer"), tmp_path / "runs")
     out = capsys.readouterr().out
     assert "refused: phase-stepping: parameter steps=0" in out and "V per fringe" in out
+    (folder,) = (tmp_path / "runs").iterdir()  # one new time-stamped folder per run of the script
     for name in ("calibration", "hologram", "scan"):
-        with open_run_file(tmp_path / "runs" / f"{name}.h5") as h5:
+        with open_run_file(folder / f"{name}.h5") as h5:
             assert file_status(h5) == "complete"
