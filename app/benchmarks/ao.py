@@ -104,6 +104,10 @@ def main(args) -> int:
                           ("search", "pump-weighted")):
         if not hasattr(args, name):
             setattr(args, name, default)
+    if args.extent is not None and not 1.0 <= args.extent < 10.0 or args.bias <= 0 or args.frames_per_step < 1:
+        from app.cli import CliError
+
+        raise CliError("qiup bench ao: --extent must lie in [1, 10) pupil radii, --bias > 0 rad, --frames-per-step >= 1")
     started = time.perf_counter()
     free_bench = _bench({})
     metric = _metric(free_bench, args.frames_per_step)
