@@ -37,20 +37,24 @@ class Correction:
     normalisation: str = "unit-rms"  # "unit-rms" | "orthonormal" (over the pupil amplitude it was measured with)
     lut_sha256: str = ""
     metadata: dict = field(default_factory=dict)
+    extent_radii: float = 1.0  # the modes continued out to this many pupil radii (1: zero outside the pupil)
 
     def __post_init__(self):
         if len(self.noll_indices) != len(self.coefficients_rad_rms):
             raise ValueError("one coefficient per Noll index")
         if self.normalisation not in ("unit-rms", "orthonormal"):
             raise ValueError(f"normalisation must be 'unit-rms' or 'orthonormal', not {self.normalisation!r}")
+        if not 1.0 <= self.extent_radii < 10.0 or (self.extent_radii > 1.0 and self.normalisation != "unit-rms"):
+            raise ValueError(f"extent_radii must lie in [1, 10) pupil radii, and be 1 for orthonormal modes "
+                             f"(got {self.extent_radii!r} with {self.normalisation})")
 
     def basis(self, amplitude: np.ndarray | None = None) -> ZernikeBasis:
         return ZernikeBasis(self.noll_indices, self.pupil, self.slm_shape, amplitude=amplitude,
                             orthonormalise=self.normalisation == "orthonormal")
 
     def phase_rad(self) -> np.ndarray:
-        """The correction's phase over the SLM (zero outside the pupil), float64 radians."""
-        return self.basis().wavefront_rad(self.coefficients_rad_rms)
+        """The correction's phase over the SLM (zero beyond ``extent_radii`` pupil radii), float64 radians."""
+        return self.basis().continued_wavefront_rad(self.coefficients_rad_rms, self.extent_radii)
 
     def peak_to_valley_rad(self) -> float:
         return self.basis().peak_to_valley_rad(self.coefficients_rad_rms)
@@ -83,7 +87,8 @@ class Correction:
                        coefficients_rad_rms=tuple(float(c) for c in data["coefficients_rad_rms"]),
                        pupil=pupil, slm_shape=tuple(int(n) for n in data["slm_shape"]),
                        wavelength_nm=float(data["wavelength_nm"]), normalisation=str(data["normalisation"]),
-                       lut_sha256=str(data.get("lut_sha256", "")), metadata=dict(data.get("metadata", {})))
+                       lut_sha256=str(data.get("lut_sha256", "")), metadata=dict(data.get("metadata", {})),
+                       extent_radii=float(data.get("extent_radii", 1.0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise MaskFileError(f"{path}: missing or bad field ({exc})") from None
 

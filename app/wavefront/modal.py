@@ -75,10 +75,11 @@ def step_2n_plus_1(measure: Callable[[np.ndarray], float], current: np.ndarray, 
 
 
 def step_n_plus_1(measure: Callable[[np.ndarray], float], current: np.ndarray, bias_rad: float, *,
-                  curvature: float = LOG_VISIBILITY_CURVATURE, max_step_factor: float = 2.0) -> ModalStep:
+                  curvature: float | Sequence[float] = LOG_VISIBILITY_CURVATURE, max_step_factor: float = 2.0) -> ModalStep:
     """One N+1 cycle: the log metric at ``current`` and with +bias in each mode, with known curvature."""
     current = np.asarray(current, np.float64)
     n = current.size
+    curvatures = np.broadcast_to(np.asarray(curvature, np.float64), (n,))  # one value, or one per mode
     step = ModalStep(np.zeros(n), 0)
     base = _log_metric(_record(step, measure, current))
     for k in range(n):
@@ -86,7 +87,7 @@ def step_n_plus_1(measure: Callable[[np.ndarray], float], current: np.ndarray, b
         offset[k] = bias_rad
         l_k = _log_metric(_record(step, measure, current + offset))
         # L(a) = L_max - k (a + c)^2 with a the shown coefficient: the optimum is a = -c
-        residual = (base - l_k) / (2.0 * curvature * bias_rad) - bias_rad / 2.0
+        residual = (base - l_k) / (2.0 * curvatures[k] * bias_rad) - bias_rad / 2.0
         step.delta_rad_rms[k] = -residual
     step.delta_rad_rms, step.clipped_modes = _clip(step.delta_rad_rms, max_step_factor * bias_rad)
     return step
@@ -113,8 +114,13 @@ class ModalResult:
 
 def optimise(measure: Callable[[np.ndarray], float], n_modes: int, *, method: str = "2n+1", bias_rad: float = 0.5,
              cycles: int = 2, start: Sequence[float] | None = None, max_step_factor: float = 2.0,
+             curvature: float | Sequence[float] = LOG_VISIBILITY_CURVATURE,
              on_step: Callable[[int, ModalStep, np.ndarray], None] | None = None) -> ModalResult:
-    """Run ``cycles`` cycles of the chosen method from ``start`` (zeros by default)."""
+    """Run ``cycles`` cycles of the chosen method from ``start`` (zeros by default).
+
+    ``curvature`` (N+1 only): d^2(-ln metric)/da^2 in the units of the coefficients, one value or one per
+    mode; a mask that acts p times (double pass) has p^2 times the single-pass value.
+    """
     if method not in ("2n+1", "n+1"):
         raise ValueError(f"method must be '2n+1' or 'n+1', not {method!r}")
     if bias_rad <= 0 or cycles < 1 or n_modes < 1:
@@ -125,7 +131,7 @@ def optimise(measure: Callable[[np.ndarray], float], n_modes: int, *, method: st
         if method == "2n+1":
             step = step_2n_plus_1(measure, current, bias_rad, max_step_factor=max_step_factor)
         else:
-            step = step_n_plus_1(measure, current, bias_rad, max_step_factor=max_step_factor)
+            step = step_n_plus_1(measure, current, bias_rad, curvature=curvature, max_step_factor=max_step_factor)
         current = current + step.delta_rad_rms
         steps.append(step)
         if on_step is not None:

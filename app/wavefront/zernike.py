@@ -174,10 +174,12 @@ class ZernikeBasis:
 
     def _unit_rms(self, raw: np.ndarray) -> np.ndarray:
         out = raw.copy()
+        self.unit_rms_scale = np.ones(len(self.noll_indices))  # mode = scale x analytic polynomial
         for k, j in enumerate(self.noll_indices):
             if j == 1:
                 continue  # piston keeps its value 1 (its RMS about the mean is zero)
-            out[k] /= np.sqrt(np.sum(self.weights * out[k] ** 2))
+            self.unit_rms_scale[k] = 1.0 / np.sqrt(np.sum(self.weights * out[k] ** 2))
+            out[k] *= self.unit_rms_scale[k]
         return out
 
     def _orthonormal(self, raw: np.ndarray) -> np.ndarray:
@@ -203,6 +205,25 @@ class ZernikeBasis:
             raise ValueError(f"need {self.n_modes} coefficients, got shape {c.shape}")
         out = np.zeros(self.shape)
         out[self.mask] = c @ self._samples
+        return out
+
+    def continued_wavefront_rad(self, coefficients_rad_rms, extent_radii: float) -> np.ndarray:
+        """``wavefront_rad`` inside the pupil, continued outside it up to ``extent_radii`` pupil radii by the
+        same (scaled) polynomials at pixel centres: corrects the beam's tail beyond its 1/e^2 radius too.
+        Unit-RMS modes only (orthonormalised modes have no single polynomial to continue)."""
+        out = self.wavefront_rad(coefficients_rad_rms)
+        if extent_radii <= 1.0:
+            return out
+        if self.orthonormalised:
+            raise ValueError("only unit-RMS modes can be continued beyond the pupil")
+        rho, theta = self.pupil.polar(self.shape)
+        ring = ~self.mask & (rho <= extent_radii)
+        r, t = rho[ring], theta[ring]
+        values = np.zeros(r.size)
+        for c, scale, j in zip(np.asarray(coefficients_rad_rms, np.float64), self.unit_rms_scale, self.noll_indices):
+            if c:
+                values += c * scale * zernike_noll(j, r, t)
+        out[ring] = values
         return out
 
     def project(self, wavefront_rad: np.ndarray) -> np.ndarray:
