@@ -16,6 +16,7 @@ BENCHMARKS = {
     "pipeline": "app.benchmarks.pipeline",
     "core": "app.benchmarks.core",
     "reprocess": "app.benchmarks.reprocess",
+    "gui": "app.gui.benchmark",
 }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    from app.cli.run_cmd import DEFAULT_CONFIG
+    from app.config import DEFAULT_CONFIG_PATH as DEFAULT_CONFIG
 
     p = sub.add_parser("gui", help="open the desktop GUI")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="bench TOML (default: simulation)")
