@@ -17,6 +17,7 @@ BENCHMARKS = {
     "core": "app.benchmarks.core",
     "reprocess": "app.benchmarks.reprocess",
     "ao": "app.benchmarks.ao",
+    "gui": "app.gui.benchmark",
 }
 
 

@@ -14,7 +14,7 @@ def launch(config_path: Path | None = None, *, runs_dir: Path = Path("runs"), se
     from app.gui.settings import default_settings_path
 
     if config_path is None:
-        from app.cli.run_cmd import DEFAULT_CONFIG  # AT MERGE: DEFAULT_CONFIG moves out of app.cli (issue 9)
+        from app.config import DEFAULT_CONFIG_PATH as DEFAULT_CONFIG
 
         config_path = DEFAULT_CONFIG
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)

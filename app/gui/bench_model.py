@@ -1,12 +1,13 @@
 """The GUI's one adapter to the core: bench, runner, readbacks, latest frame and maps (Qt-free).
 
 Every touch of the engine and the devices by the GUI goes through :class:`BenchModel`, so the panels
-never do device I/O and the lead can switch each piece to the new core API in one place (this module and readbacks.py; look for
-``AT MERGE``). Threads it runs, none of them the GUI thread:
+never do device I/O. Frames come from ``runner.latest_frame()``, preview maps from ``runner.latest_maps()``,
+device state from ``bench.readbacks()`` (the core's ReadbackPoller keeps it fresh) and the capability
+records fetched once at open; the core refuses moves during a run (BenchBusy, shown as a message) and
+aborts a run when the laser is switched off from outside it. Threads it runs, none of them the GUI thread:
 
 * ``qiup-gui-commands``: opens and closes the bench, runs commands in order (jog, set, start a run);
-* ``qiup-gui-poller``: reads device state into :class:`Readbacks` (laser every 0.1 s, others slower);
-* ``qiup-gui-preview``: demodulates the running sums into preview maps at <= 5 Hz;
+* ``qiup-gui-preview``: adds the GUI-only numbers (per-step means, drift) to the core's maps at <= 7 Hz;
 * ``qiup-gui-laser-off``: one per emergency laser-off, so it never waits behind a queued command.
 
 The GUI reads everything by polling (``readbacks()``, ``latest_frame``, ``latest_maps``, ``run_status()``,
@@ -28,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from app.gui.preview import PreviewAccumulator, PreviewMaps, preview_maps
-from app.gui.readbacks import Readbacks, read_camera, read_laser, read_slm, read_stage
-from app.signals import LatestValue
+from app.gui.readbacks import Readbacks, from_core, slm_mask_preview
+from app.signals import Latest, LatestValue
 from drivers.ownership import BenchBusy
 
 log = logging.getLogger(__name__)
@@ -83,27 +84,43 @@ def new_run_path(out_dir: Path, name: str) -> Path:
     return path
 
 
+class CoreFrames:
+    """``get()`` / ``get_newer(seq)`` over the runner's latest-frame slot (no copy: the core's array is read-only)."""
+
+    def __init__(self, model: BenchModel):
+        self._model = model
+
+    def get(self) -> Latest[FrameSnapshot] | None:
+        runner = self._model.runner
+        item = runner.latest_frame() if runner is not None else None
+        if item is None:
+            return None
+        data, info = item.value
+        return Latest(item.seq, FrameSnapshot(data, info.stage, info.step, info.frame_id))
+
+    def get_newer(self, seq: int) -> Latest[FrameSnapshot] | None:
+        item = self.get()
+        return item if item is not None and item.seq > seq else None
+
+
 # ------------------------------------------------------------------------------------ the model
 class BenchModel:
     """One bench and one runner behind worker threads; every public method returns at once."""
 
-    LASER_POLL_S = 0.1
-    DEVICE_POLL_S = 0.5
-    SLM_POLL_S = 2.0
     PREVIEW_PERIOD_S = 0.15
 
     def __init__(self, config_path: Path, runs_dir: Path = Path("runs")):
         self.config_path, self.runs_dir = Path(config_path), Path(runs_dir)
-        self.latest_frame: LatestValue[FrameSnapshot] = LatestValue()  # AT MERGE: runner.latest_frame()
-        self.latest_maps: LatestValue[PreviewMaps] = LatestValue()  # AT MERGE: runner.latest_maps()
-        self._readbacks: LatestValue[Readbacks] = LatestValue()  # AT MERGE: bench.readbacks()
+        self.latest_frame = CoreFrames(self)
+        self.latest_maps: LatestValue[PreviewMaps] = LatestValue()  # the core's maps plus the GUI-only numbers
+        self._capabilities: dict = {}  # device.capabilities() of every role, fetched once at open
+        self._slm_mask: tuple[int, np.ndarray] | None = None  # (mask_id, decimated mask) for the SLM panel
+        self._slm_mask_wanted = -1
         self.bench = None
         self.runner = None
         self.bench_name = "(opening)"
         self.open_error: str | None = None
         self.object_pixel_um: float | None = None  # object-plane size of one (binned) camera pixel
-        self.gain_e_per_adu: float | None = None
-        self.read_noise_e: float | None = None
         self.roi: tuple[slice, slice] | None = None  # set by the live view; used for the drift meter
         self._status = RunStatus("idle")
         self._accumulator: PreviewAccumulator | None = None
@@ -115,10 +132,8 @@ class BenchModel:
         self._opened = threading.Event()
         self._closed = threading.Event()
         self._stack = contextlib.ExitStack()
-        self._last_frame_publish = 0.0
         self._emergency_threads: list[threading.Thread] = []
         self._threads = [threading.Thread(target=self._command_loop, name="qiup-gui-commands", daemon=True),
-                         threading.Thread(target=self._poll_loop, name="qiup-gui-poller", daemon=True),
                          threading.Thread(target=self._preview_loop, name="qiup-gui-preview", daemon=True)]
 
     # ------------------------------------------------------------------------------ life cycle
@@ -143,13 +158,11 @@ class BenchModel:
 
         try:
             loaded = load_config(self.config_path)
-            self.bench = self._stack.enter_context(open_bench(loaded))
+            self.bench = self._stack.enter_context(open_bench(loaded))  # starts the core's ReadbackPoller
+            self._capabilities = self.bench.capabilities()
             self.bench_name = loaded.settings.name
             self.runner = Runner(self.bench)
             self._connect_events(self.runner.events)
-            cam = loaded.settings.camera
-            self.gain_e_per_adu = getattr(cam, "gain_e_per_adu", None)
-            self.read_noise_e = getattr(cam, "read_noise_e", None)
             world = self.bench.world
             if world is not None and hasattr(world, "geometry"):
                 self.object_pixel_um = float(world.geometry.object_pixel_um) * self.bench.camera.binning()
@@ -182,7 +195,7 @@ class BenchModel:
             if runner is not None and runner.busy:
                 runner.abort("the GUI was closed")
                 runner.wait(20.0)
-            self._stop.set()  # the poller and preview threads end before the devices close
+            self._stop.set()  # the preview thread ends before the devices close
             for t in self._threads[1:]:
                 if t.is_alive():
                     t.join(5.0)
@@ -211,17 +224,10 @@ class BenchModel:
             except Exception as exc:  # noqa: BLE001 - every failure is shown, the GUI goes on
                 self._message("error", f"{what}: {exc}")
 
-    def _refuse_during_run(self, action: str) -> None:
-        # AT MERGE: the core raises BenchBusy itself (drivers/ownership.py); this check can go.
-        status = self._status
-        if self.runner is not None and self.runner.busy:
-            raise BenchBusy(f"{action} refused: the bench is in use by {status.label}")
-
     def _device_command(self, action: str, fn: Callable[[], object]) -> None:
         def run():
             if self.bench is None:
                 raise RuntimeError("the bench is not connected")
-            self._refuse_during_run(action)
             fn()
             self._message("info", action)
         self.submit(action, run)
@@ -245,9 +251,8 @@ class BenchModel:
         self._device_command(verb, move)
 
     def stop_stage(self, role: str) -> None:
-        def stop():  # AT MERGE: Stage.stop() exists in the new contract; stops are allowed during a run?
-            self.bench.devices()[role].stop()
-        self.submit(f"stop {role}", stop)
+        """``Stage.stop()`` (the panel enables it from ``capabilities().has_stop``); the core may refuse it during a run."""
+        self._device_command(f"stop {role}", lambda: self.bench.devices()[role].stop())
 
     def set_exposure_s(self, exposure_s: float) -> None:
         self._device_command(f"camera exposure {exposure_s * 1e3:.4g} ms", lambda: self.bench.camera.set_exposure_s(exposure_s))
@@ -278,14 +283,11 @@ class BenchModel:
         t.start()
 
     def _laser_off_now(self, reason: str) -> None:
-        bench, runner = self.bench, self.runner
+        bench = self.bench
         if bench is None:
             return
-        if runner is not None and runner.busy:
-            runner.abort(f"emergency stop: {reason}")  # AT MERGE: the core's emission-off does this itself
         try:
-            bench.laser.set_emission(False)
-            self._publish_laser(bench.laser)
+            bench.laser.set_emission(False)  # from outside a run the core also aborts the run (emergency stop)
             self._message("warning", f"{reason}: emission off")
         except Exception as exc:  # noqa: BLE001
             self._message("error", f"LASER OFF FAILED ({exc}): switch the laser off at the device")
@@ -335,9 +337,8 @@ class BenchModel:
 
     # ------------------------------------------------------------------------------ runner events
     def _connect_events(self, events) -> None:
-        # AT MERGE: drop frame_acquired/live_maps; the GUI pulls runner.latest_frame()/latest_maps().
+        # Frames are pulled from runner.latest_frame(); frame_acquired only feeds the GUI's own accumulator.
         events.frame_acquired.connect(self._on_frame)
-        events.live_maps.connect(self._on_live_maps)
         events.progress.connect(self._on_progress)
         events.state_changed.connect(self._on_state)
         events.warning.connect(lambda text: self._message("warning", text))
@@ -347,20 +348,6 @@ class BenchModel:
         acc = self._accumulator
         if acc is not None:
             acc.add(data, info)
-        now = time.monotonic()
-        if now - self._last_frame_publish >= 0.01:  # a display never needs more than 100 frames/s
-            self._last_frame_publish = now
-            self.latest_frame.publish(FrameSnapshot(np.array(data, copy=True), info.stage, info.step, info.frame_id))
-
-    def _on_live_maps(self, maps) -> None:
-        now = time.monotonic()
-        if now - getattr(self, "_last_live_maps", 0.0) < self.PREVIEW_PERIOD_S:
-            return
-        self._last_live_maps = now
-        self.latest_maps.publish(PreviewMaps(
-            stage="live", kind="live", visibility=maps.visibility.copy(), phase_rad=maps.phase_rad.copy(),
-            sigma_phase_rad=None, mean_adu=maps.mean.copy(), step_means_adu=None, step_phases_rad=(),
-            frames_per_step=1, frames_per_step_planned=1, drift_rad_per_s=None, dark_subtracted=True))
 
     def _on_progress(self, p) -> None:
         self._status = replace(self._status, frames_done=p.frames_done, frames_total=p.frames_total,
@@ -390,63 +377,61 @@ class BenchModel:
 
     # ------------------------------------------------------------------------------ readbacks
     def readbacks(self) -> Readbacks:
-        item = self._readbacks.get()
-        return item.value if item is not None else Readbacks()
+        """The panels' records from the core's cached readbacks (no device call; safe on the GUI thread)."""
+        bench = self.bench
+        if bench is None or self._closed.is_set():
+            return Readbacks()
+        cached = bench.readbacks()
+        slm = cached.get("slm")
+        if slm is not None and slm.connected and slm.mask_id != self._slm_mask_wanted:
+            self._slm_mask_wanted = slm.mask_id  # a new mask was shown: fetch its preview on the command thread
+            self.submit("read the SLM mask", self._read_slm_mask)
+        mask = self._slm_mask[1] if self._slm_mask is not None else None
+        return from_core(cached, self._capabilities, mask)
 
-    def _publish_laser(self, laser) -> None:
-        current = self.readbacks()
-        self._readbacks.publish(replace(current, laser=read_laser(laser)))
-
-    def _poll_loop(self) -> None:
-        """AT MERGE: the core's ReadbackPoller replaces this loop; readbacks() returns bench.readbacks()."""
-        while not self._opened.wait(0.1):
-            if self._stop.is_set():
-                return
-        next_dev = next_slm = 0.0
-        while not self._stop.is_set():
-            bench = self.bench
-            if bench is None or self._closed.is_set():
-                break
-            try:
-                next_dev, next_slm = self._poll_once(bench, next_dev, next_slm)
-            except Exception as exc:  # noqa: BLE001 - the poller never dies; the error is shown
-                log.error("readback poll failed: %s", exc)
-            self._stop.wait(self.LASER_POLL_S)
-
-    def _poll_once(self, bench, next_dev: float, next_slm: float) -> tuple[float, float]:
-        now = time.monotonic()
-        current = self.readbacks()
-        laser = read_laser(bench.laser)
-        stages, camera, slm = current.stages, current.camera, current.slm
-        if now >= next_dev:
-            next_dev = now + self.DEVICE_POLL_S
-            stages = {role: read_stage(dev) for role, dev in bench.devices().items()
-                      if role in ("phase_piezo", "delay_stage", "sample_stage")}
-            camera = read_camera(bench.camera, bench.config.settings.camera)
-        if now >= next_slm:
-            next_slm = now + self.SLM_POLL_S
-            slm = read_slm(bench.slm)
-        if not self._closed.is_set():
-            self._readbacks.publish(Readbacks(laser, stages, camera, slm))
-        return next_dev, next_slm
+    def _read_slm_mask(self) -> None:
+        slm = self.bench.slm if self.bench is not None else None
+        if slm is not None:
+            self._slm_mask = (slm.cached_state.mask_id, slm_mask_preview(slm))
 
     def _preview_loop(self) -> None:
-        """AT MERGE: runner.latest_maps() carries the core's preview maps; this loop goes."""
-        seen = -1
+        """Publishes the core's newest maps (``runner.latest_maps()``) with what the core does not publish:
+        per-step means and the drift for the fringe-quality meter, from the GUI's own accumulator."""
+        seen = None
         next_t = time.monotonic()
         while True:  # at most one preview per period, the computing time included
             next_t = max(next_t + self.PREVIEW_PERIOD_S, time.monotonic())
             if self._stop.wait(max(0.0, next_t - time.monotonic())):
                 return
-            acc = self._accumulator
-            if acc is None or acc.version == seen:
+            runner, acc = self.runner, self._accumulator
+            core = runner.latest_maps() if runner is not None else None
+            key = (core.seq if core is not None else 0, acc.version if acc is not None else -1)
+            if key == seen:
                 continue
-            seen = acc.version
+            seen = key
             try:
-                maps = preview_maps(acc.snapshot(), gain_e_per_adu=self.gain_e_per_adu,
-                                    read_noise_e=self.read_noise_e, roi=self.roi)
+                maps = self._combined_maps(core.value if core is not None else None, acc)
             except Exception as exc:  # noqa: BLE001
                 log.error("preview maps failed: %s", exc)
                 continue
             if maps is not None:
                 self.latest_maps.publish(maps)
+
+    def _combined_maps(self, core, acc) -> PreviewMaps | None:
+        if acc is None:  # the live sequence: the core's rolling maps as they are
+            if core is None or core.stage != "live":
+                return None
+            return PreviewMaps(stage="live", kind="live", visibility=core.visibility, phase_rad=core.phase_rad,
+                               sigma_phase_rad=None, mean_adu=np.zeros_like(core.visibility), step_means_adu=None,
+                               step_phases_rad=(), frames_per_step=1, frames_per_step_planned=1,
+                               drift_rad_per_s=None, dark_subtracted=True)
+        own = preview_maps(acc.snapshot(), gain_e_per_adu=None, read_noise_e=None, roi=self.roi,
+                           fringe_maps=False)
+        if own is None:
+            return None
+        if core is None or core.stage != own.stage or own.kind in ("dark", "sweep"):
+            return own
+        sigma = core.sigma_phase_rad
+        if sigma is not None and not np.isfinite(sigma).any():
+            sigma = None  # the camera's gain is unknown: the core's sigma is all NaN
+        return replace(own, visibility=core.visibility, phase_rad=core.phase_rad, sigma_phase_rad=sigma)

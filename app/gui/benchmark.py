@@ -4,7 +4,7 @@ Opens the main window (offscreen works) on the simulated bench with a square cam
 phase-stepping run and measures for ``seconds``: frames the live view painted per second, how late a
 5 ms QTimer fires (the event loop's latency: p99 and maximum) and how often the maps panel got new
 maps. Also the camera's own frame rate, since the display cannot show more frames than arrive.
-``python -m app.gui.benchmark [--size 1024] [--seconds 8]`` (``qiup bench gui`` at merge).
+``python -m app.gui.benchmark [--size 1024] [--seconds 8]`` (or ``qiup bench gui``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 
 def _config(size: int, folder: Path) -> Path:
-    from app.cli.run_cmd import DEFAULT_CONFIG  # AT MERGE: DEFAULT_CONFIG leaves app.cli (issue 9)
+    from app.config import DEFAULT_CONFIG_PATH as DEFAULT_CONFIG
 
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     x = (2048 - size) // 2
@@ -95,11 +95,18 @@ def run(size: int = 1024, seconds: float = 8.0) -> dict[str, float]:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="qiup bench gui", description=__doc__.splitlines()[0])
+def add_arguments(parser) -> None:
+    """The benchmark's options (``qiup bench gui`` adds them to its sub-parser)."""
     parser.add_argument("--size", type=int, default=1024, help="camera ROI side in pixels (default 1024)")
-    parser.add_argument("--seconds", type=float, default=8.0)
-    args = parser.parse_args(argv)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measuring time in seconds (default 8)")
+
+
+def main(args: argparse.Namespace | list[str] | None = None) -> int:
+    """Entry of ``qiup bench gui`` (parsed arguments) and of ``python -m app.gui.benchmark`` (argv)."""
+    if not isinstance(args, argparse.Namespace):
+        parser = argparse.ArgumentParser(prog="qiup bench gui", description=__doc__.splitlines()[0])
+        add_arguments(parser)
+        args = parser.parse_args(args)
     r = run(args.size, args.seconds)
     print(f"GUI during a phase-stepping run at {args.size} x {args.size} (simulated camera, offscreen):")
     print(f"  displayed frames     {r['displayed_fps']:6.1f} /s   (target >= 30; the camera delivered "

@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from app.gui.preview import roi_visibility
+from app.gui.preview import finite_mean, roi_visibility
 
 COLORMAPS = ("gray", "viridis", "inferno", "magma", "CET-L3")
 
@@ -216,7 +216,7 @@ class LiveView(QtWidgets.QWidget):
         maps = self.model.latest_maps.get()
         fringe = ""
         if maps is not None and maps.value.visibility is not None and maps.value.visibility.shape == data.shape:
-            fringe = f", fringe visibility V {np.nanmean(maps.value.visibility[roi]):.3f} ({maps.value.stage})"
+            fringe = f", fringe visibility V {finite_mean(maps.value.visibility[roi]):.3f} ({maps.value.stage})"
         self.stats.setText(
             f"frame {snap.frame_id} ({snap.stage}, step {snap.step})   ROI {cut.shape[1]} x {cut.shape[0]} px: "
             f"mean {cut.mean():.1f} ADU, std {cut.std():.1f} ADU, spatial contrast {roi_visibility(cut):.3f}"

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from app.gui.preview import achieved_step_rad, frames_to_reach
+from app.gui.preview import achieved_step_rad, finite_mean, frames_to_reach
 
 PHASE_CMAP = "CET-C1"  # cyclic: -pi and +pi look the same
 
@@ -18,6 +18,7 @@ def complex_rgb(visibility: np.ndarray, phase_rad: np.ndarray, vmax: float) -> n
     """(h, w, 3) uint8: hue = phase, brightness = visibility / vmax (clipped to 1)."""
     lut = pg.colormap.get(PHASE_CMAP).getLookupTable(nPts=256, alpha=False).astype(np.float32)
     index = ((np.nan_to_num(phase_rad) + np.pi) / (2 * np.pi) * 255).astype(np.int32).clip(0, 255)
+    vmax = vmax if np.isfinite(vmax) else 1.0  # an all-masked map
     value = np.clip(np.nan_to_num(visibility) / max(vmax, 1e-9), 0, 1)[..., None]
     return np.ascontiguousarray((lut[index] * value).astype(np.uint8))
 
@@ -136,7 +137,8 @@ class MapsView(QtWidgets.QWidget):
         self.phase.show(maps.phase_rad)
         if maps.visibility is not None:
             vis, phase = display_copy(maps.visibility), display_copy(maps.phase_rad)
-            vmax = float(np.nanpercentile(vis, 99)) or 1.0
+            finite = vis[np.isfinite(vis)]
+            vmax = float(np.percentile(finite, 99)) if finite.size else 1.0
             self.cplx.image.setImage(complex_rgb(vis, phase, vmax), autoLevels=False)
         else:
             self.cplx.image.clear()
@@ -147,7 +149,7 @@ class MapsView(QtWidgets.QWidget):
         roi = self.roi or (slice(None), slice(None))
         parts = []
         if maps.visibility is not None:
-            parts.append(f"ROI visibility {np.nanmean(maps.visibility[roi]):.3f}")
+            parts.append(f"ROI visibility {finite_mean(maps.visibility[roi]):.3f}")
         if maps.step_means_adu is not None and len(maps.step_phases_rad) >= 3:
             intended = float(np.mean(np.diff(maps.step_phases_rad)))
             achieved = achieved_step_rad(maps.step_means_adu[(slice(None), *roi)])

@@ -3,7 +3,8 @@
 Qt-free numpy. :class:`PreviewAccumulator` keeps running integer sums per phase step of the stage being
 taken (fed from frame events on the runner's thread, one add per frame); :func:`preview_maps` turns a
 snapshot of them into visibility, phase and sigma_phase with the pipeline's own demodulation and
-uncertainty equations. Switch to the core's ``runner.latest_maps()`` at merge (see bench_model.py and readbacks.py).
+uncertainty equations. The running GUI takes visibility/phase/sigma from the core's ``runner.latest_maps()``
+and keeps this accumulator only for the per-step means and drift the core does not publish.
 """
 
 from __future__ import annotations
@@ -107,8 +108,11 @@ class PreviewAccumulator:
 
 
 def preview_maps(snapshot, *, gain_e_per_adu: float | None, read_noise_e: float | None,
-                 roi: tuple[slice, slice] | None = None) -> PreviewMaps | None:
-    """Demodulate a snapshot (as the final analysis would, from the exact sums so far)."""
+                 roi: tuple[slice, slice] | None = None, fringe_maps: bool = True) -> PreviewMaps | None:
+    """Demodulate a snapshot (as the final analysis would, from the exact sums so far).
+
+    ``fringe_maps=False``: only the per-step means and the drift (the GUI takes visibility, phase and
+    sigma_phase from the core's ``runner.latest_maps()``, and needs these for its fringe-quality meter)."""
     if snapshot is None:
         return None
     stage, sums, counts, dark, cycles = snapshot
@@ -126,6 +130,9 @@ def preview_maps(snapshot, *, gain_e_per_adu: float | None, read_noise_e: float 
     if stage.kind in ("dark", "sweep") or stage.n_steps < 3 or not seen.all():
         return PreviewMaps(visibility=None, phase_rad=None, sigma_phase_rad=None, step_means_adu=None,
                            drift_rad_per_s=None, **base)
+    if not fringe_maps:
+        return PreviewMaps(visibility=None, phase_rad=None, sigma_phase_rad=None, step_means_adu=means.astype(np.float32),
+                           drift_rad_per_s=cycle_drift_rad_per_s(cycles, dark, stage.step_phases_rad, roi), **base)
     fm = demodulate(means, np.asarray(stage.step_phases_rad))
     sigma = None
     if gain_e_per_adu and dark is not None:
@@ -134,6 +141,12 @@ def preview_maps(snapshot, *, gain_e_per_adu: float | None, read_noise_e: float 
     drift = cycle_drift_rad_per_s(cycles, dark, stage.step_phases_rad, roi)
     return PreviewMaps(visibility=fm.visibility.astype(np.float32), phase_rad=fm.phase_rad.astype(np.float32),
                        sigma_phase_rad=sigma, step_means_adu=means.astype(np.float32), drift_rad_per_s=drift, **base)
+
+
+def finite_mean(values: np.ndarray) -> float:
+    """Mean of the finite values (the core's maps are NaN where masked); NaN, silently, when there are none."""
+    finite = np.asarray(values)[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
 
 
 def cycle_drift_rad_per_s(cycles, dark, step_phases_rad, roi=None) -> float | None:

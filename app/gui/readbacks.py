@@ -1,21 +1,17 @@
-"""Device state as the GUI shows it: one frozen record per role, read by the model's poller thread.
+"""Device state as the panels show it: one frozen record per role, built from the core's cached records.
 
-AT MERGE: these records and readers give way to the core's typed readbacks (``device.cached_state``,
-``bench.readbacks()``) and capability records (``device.capabilities()``); the panels read the same
-fields, so only this module and ``bench_model.py`` change.
+The core's ``ReadbackPoller`` (``open_bench(poll=True)``) keeps each device's ``cached_state`` fresh;
+:func:`from_core` combines those records (no I/O, any thread) with the ``capabilities()`` records the
+model fetched once on its command thread, so the GUI never polls a device itself.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 
-# AT MERGE: replace these with the core's LaserReadback / StageReadback / CameraReadback / SlmReadback
-# (device.cached_state, bench.readbacks()) and the ...Capabilities records (device.capabilities()).
 @dataclass(frozen=True)
 class LaserState:
     time_s: float
@@ -35,7 +31,7 @@ class StageState:
     position: float | None
     unit: str
     limits: tuple[float, float] | None
-    can_stop: bool = False  # the contract has no stop() yet (core issue 9 adds it)
+    can_stop: bool = False  # capabilities().has_stop
     error: str | None = None
 
 
@@ -71,45 +67,45 @@ class Readbacks:
     slm: SlmState | None = None
 
 
-# AT MERGE: each read_* becomes device.cached_state (no I/O); capabilities from device.capabilities().
-def guarded(read: Callable[[], object], fallback):
-    try:
-        return read(), None
-    except Exception as exc:  # noqa: BLE001 - a dead device shows its error, the others still update
-        return fallback, str(exc)
+def _laser(rb, caps) -> LaserState:
+    limits = tuple(caps.power_range_w) if caps is not None else None
+    return LaserState(rb.time_s, rb.connected, rb.emission, rb.setpoint_w, rb.measured_w, rb.interlock_closed,
+                      limits, error=rb.fault)
 
 
-def read_laser(laser) -> LaserState:
-    now = time.monotonic()
-    def read():
-        return (laser.emission_on(), laser.power_setpoint_w(), laser.measured_power_w(), laser.interlock_closed(),
-                tuple(laser.power_limits_w()))
-    values, error = guarded(read, (None,) * 5)
-    return LaserState(now, bool(laser.connected), *values, error=error)
+def _stage(rb, caps) -> StageState:
+    limits = rb.limits or (tuple(caps.limits) if caps is not None else None)
+    return StageState(rb.time_s, rb.connected, rb.position, rb.unit, limits,
+                      can_stop=bool(caps is not None and caps.has_stop))
 
 
-def read_stage(stage) -> StageState:
-    (position, limits), error = guarded(lambda: (stage.position(), tuple(stage.limits())), (None, None))
-    return StageState(time.monotonic(), bool(stage.connected), position, stage.unit, limits,
-                      can_stop=callable(getattr(stage, "stop", None)), error=error)
+def _camera(rb, caps) -> CameraState:
+    roi = (rb.roi.x, rb.roi.y, rb.roi.width, rb.roi.height) if rb.roi is not None else None
+    choices = tuple(caps.binning_values) if caps is not None and caps.has_binning else (1,)
+    return CameraState(rb.time_s, rb.connected, rb.exposure_s, roi,
+                       tuple(caps.sensor_shape) if caps is not None else None, rb.binning, choices, rb.trigger,
+                       rb.temperature_c, caps.bit_depth if caps is not None else None)
 
 
-def read_camera(camera, section) -> CameraState:
-    def read():
-        roi = camera.roi()
-        return (camera.exposure_s(), (roi.x, roi.y, roi.width, roi.height), tuple(camera.sensor_shape()),
-                camera.binning(), camera.trigger_mode(), camera.temperature_c(), camera.bit_depth())
-    values, error = guarded(read, (None,) * 7)
-    choices = (1, 2, 4) if getattr(section, "backend", "") == "sim" else (1,)  # AT MERGE: capabilities()
-    exposure, roi, sensor, binning, trigger, temperature, bits = values
-    return CameraState(time.monotonic(), bool(camera.connected), exposure, roi, sensor, binning, choices, trigger,
-                       temperature, bits, error=error)
+def _slm(rb, mask_preview_rad) -> SlmState:
+    return SlmState(rb.time_s, rb.connected, rb.shape, mask_preview_rad)
 
 
-def read_slm(slm) -> SlmState:
-    def read():
-        mask = np.asarray(slm.current_phase_rad())
-        step = max(1, max(mask.shape) // 240)
-        return tuple(slm.shape), np.ascontiguousarray(mask[::step, ::step], dtype=np.float32)
-    values, error = guarded(read, (None, None))
-    return SlmState(time.monotonic(), bool(slm.connected), *values, error=error)
+STAGE_ROLES = ("phase_piezo", "delay_stage", "sample_stage")
+
+
+def from_core(readbacks: dict, capabilities: dict, slm_mask_preview_rad: np.ndarray | None = None) -> Readbacks:
+    """The panels' records from ``bench.readbacks()`` and the capability records (no device call)."""
+    laser, camera, slm = readbacks.get("laser"), readbacks.get("camera"), readbacks.get("slm")
+    return Readbacks(
+        laser=_laser(laser, capabilities.get("laser")) if laser is not None else None,
+        stages={role: _stage(rb, capabilities.get(role)) for role, rb in readbacks.items() if role in STAGE_ROLES},
+        camera=_camera(camera, capabilities.get("camera")) if camera is not None else None,
+        slm=_slm(slm, slm_mask_preview_rad) if slm is not None else None)
+
+
+def slm_mask_preview(slm) -> np.ndarray:
+    """The SLM's current mask, decimated to <= 240 px and wrapped (a device call: command thread only)."""
+    mask = np.asarray(slm.current_phase_rad())
+    step = max(1, max(mask.shape) // 240)
+    return np.ascontiguousarray(np.mod(mask[::step, ::step], 2 * np.pi), dtype=np.float32)

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     import pyqtgraph as pg
     from PyQt6 import QtWidgets
 
-    from app.cli.run_cmd import DEFAULT_CONFIG  # AT MERGE: DEFAULT_CONFIG leaves app.cli (issue 9)
+    from app.config import DEFAULT_CONFIG_PATH as DEFAULT_CONFIG
     from app.gui.main_window import MainWindow
 
     folder = Path(tempfile.mkdtemp(prefix="qiup-screenshot-"))

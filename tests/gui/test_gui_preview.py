@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.engine.events import FrameInfo
-from app.engine.plan import Plan, Stage
+from app.engine.plan import Plan, PlanStage
 from app.gui.preview import (PreviewAccumulator, achieved_step_rad, cycle_drift_rad_per_s, frames_to_reach,
                              preview_maps)
 
@@ -44,8 +44,8 @@ def test_frames_to_reach_follows_one_over_sqrt_n():
 
 def _plan(n_steps=4, frames=3, cycles=3):
     phases = tuple(2 * np.pi * k / n_steps for k in range(n_steps))
-    stages = (Stage("dark", "dark", (0.0,), (0.0,), 2, laser_on=False),
-              Stage("sample", "sample", tuple(float(k) for k in range(n_steps)), phases, frames, cycles=cycles))
+    stages = (PlanStage("dark", "dark", (0.0,), (0.0,), 2, laser_on=False),
+              PlanStage("sample", "sample", tuple(float(k) for k in range(n_steps)), phases, frames, cycles=cycles))
     return Plan(sequence="phase-stepping", stages=stages, results=(), frame_shape=(H, W), laser_power_w=0.1,
                 exposure_s=None, frame_timeout_s=1.0)
 

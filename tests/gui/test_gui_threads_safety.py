@@ -99,7 +99,7 @@ def test_no_device_call_on_the_gui_thread_during_a_run_with_every_panel_open(mak
     qtbot.wait(600)  # a few more poller rounds and repaints after the run
     window.close()
     threads = {t for _, _, t in recorder.calls}
-    assert recorder.calls and {"qiup-gui-poller", "qiup-gui-commands"} <= threads
+    assert recorder.calls and {"qiup-readback-poller", "qiup-gui-commands"} <= threads
     assert any(t.startswith("qiup-runner") for t in threads)
     assert recorder.main_calls == []
 
