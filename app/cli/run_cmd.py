@@ -9,7 +9,6 @@ from pathlib import Path
 
 from app.config import DEFAULT_CONFIG_PATH
 
-DEFAULT_CONFIG = DEFAULT_CONFIG_PATH  # the name app/cli/gui_cmd.py imports
 
 
 def register(sub) -> None:
