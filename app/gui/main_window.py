@@ -165,7 +165,14 @@ class MainWindow(QtWidgets.QMainWindow):
                                                         if run.active else ""))
 
     # ------------------------------------------------------------------------------ closing
+    def close_on_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP, SIGQUIT or Ctrl-C: close at once without asking (run aborted, laser off)."""
+        self._closing_by_signal = signum
+        self.close()
+
     def ask_abort_on_close(self, label: str) -> bool:
+        if getattr(self, "_closing_by_signal", None) is not None:
+            return True  # a signal asked for the exit: nobody is there to answer a dialog
         answer = QtWidgets.QMessageBox.question(
             self, "A run is active", f"{label} is running.\nAbort it and close qiup?\n"
             "(The file keeps everything taken so far, status 'aborted'; the laser is switched off.)",
