@@ -21,14 +21,21 @@ def launch(config_path: Path | None = None, *, runs_dir: Path = Path("runs"), se
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["qiup"])
     window = MainWindow(Path(config_path), runs_dir=runs_dir, settings_path=settings_path or default_settings_path())
     window.show()
-    _close_on_signals(window)
-    app.exec()
+    previous = _close_on_signals(window)
+    try:
+        app.exec()
+    finally:
+        import signal
+
+        for signum, handler in previous.items():  # no handler keeps this window alive after it closed
+            signal.signal(signum, handler)
     return 0
 
 
-def _close_on_signals(window) -> None:
+def _close_on_signals(window) -> dict:
     """A termination signal closes the window through its normal path (run aborted, laser off, devices
-    closed). Python runs signal handlers only when it gets control, so a timer hands it control."""
+    closed). Python runs signal handlers only when it gets control, so a timer hands it control.
+    Returns the handlers it replaced, for ``launch`` to put back."""
     import signal
 
     from PyQt6 import QtCore
@@ -36,8 +43,10 @@ def _close_on_signals(window) -> None:
     def handler(signum, _frame):
         QtCore.QTimer.singleShot(0, lambda: window.close_on_signal(signum))
 
+    previous = {}
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGINT):
-        signal.signal(signum, handler)
+        previous[signum] = signal.signal(signum, handler)
     wake = QtCore.QTimer(window)
     wake.timeout.connect(lambda: None)
     wake.start(200)
+    return previous
