@@ -54,7 +54,10 @@ def _run(config: Path, out: Path, *, disturb: bool) -> tuple[dict, dict]:
                              lambda: bench.laser.set_power_w(0.05)):
                     try:
                         call()
-                        stats["jogs_accepted"] += 1
+                        # the run releases the bench as it ends, before wait() returns and this thread is
+                        # stopped: a move accepted then is allowed; one accepted while the run holds it is not
+                        if bench.ownership.holder is not None:
+                            stats["jogs_accepted"] += 1
                     except BenchBusy:
                         stats["jogs_refused"] += 1
                     except DeviceError as exc:
