@@ -31,10 +31,12 @@ def main(out: Path = Path(__file__).parent / "images" / "demo-overview.png") -> 
                              run_time="simulated bench")
         figure = build_figures(maps, RESULT_UNITS, title=title, pixel_size_um=pixel_size_um, per_map=False)["overview"]
         out.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(folder / "overview.png", dpi=90)
-        from PIL import Image  # a 256-colour palette keeps the README image small (< 300 kB)
+        figure.savefig(folder / "overview.png")  # at its own dpi: the page is the per-map figures, pixel for pixel
+        from PIL import Image  # 80 % size and a 256-colour palette keep the README image small (< 300 kB)
 
-        Image.open(folder / "overview.png").convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(out, optimize=True)
+        page = Image.open(folder / "overview.png").convert("RGB")
+        page = page.resize((round(page.width * 0.8), round(page.height * 0.8)), Image.Resampling.LANCZOS)
+        page.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, optimize=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"wrote {out} ({out.stat().st_size // 1024} kB)")

@@ -45,9 +45,19 @@ def test_every_map_gets_its_own_figure_and_one_overview_holds_them_all():
     figs = F.build_figures(result_maps(), UNITS, title="horse \u2014 phase-stepping \u2014 2026-11-30 17:00",
                            pixel_size_um=1.7)
     assert list(figs) == ["overview", "visibility", "amplitude", "phase", "complex", "phase_unwrapped"]
-    assert len(image_axes(figs["overview"])) == 5
     for fig in figs.values():
         assert fig._suptitle.get_text() == "horse \u2014 phase-stepping \u2014 2026-11-30 17:00"
+    # the overview page is each map's own figure as drawn, below the run title (shown once), three to a row
+    page, tiles = figs["overview"], figs["overview"].images
+    assert len(tiles) == 5 and not page.axes
+    for tile, name in zip(tiles, list(figs)[1:]):
+        drawn = np.asarray(figs[name].canvas.buffer_rgba())
+        below_title = drawn[round(drawn.shape[0] * (1 - F.MAP_CELL_TOP)):]
+        np.testing.assert_array_equal(tile.get_array(), below_title)
+    tile_h, tile_w = tiles[0].get_array().shape[:2]
+    assert [(t.ox, t.oy) for t in tiles] == [(0, tile_h), (tile_w, tile_h), (2 * tile_w, tile_h), (0, 0), (tile_w, 0)]
+    assert page.get_size_inches() * page.dpi == pytest.approx((3 * tile_w, 2 * tile_h + F.PAGE_TITLE_IN * page.dpi),
+                                                             abs=1)
 
 
 @pytest.mark.parametrize("name, unit_text", [("visibility", "dimensionless"), ("amplitude", "dimensionless"),
@@ -71,8 +81,14 @@ def test_scale_bar_length_in_pixels_is_its_label_in_um_over_the_pixel_size(pixel
     length_px, label = bar_length_px_and_label(bar)
     assert length_px == pytest.approx(label_um(label) / pixel_size_um, rel=1e-12)
     assert 0.1 * width_px <= length_px <= 0.25 * width_px  # a readable fraction of the field
-    # drawn in the map's own pixel coordinates, also when a large map is shown decimated
-    assert ax.images[0].get_extent() == [-0.5, width_px - 0.5, 31.5, -0.5]
+    # drawn in the map's own pixel coordinates, also when a large map is shown block-averaged: the axes
+    # span the map, and each shown value covers k x k camera pixels (a last partial block is cut at the edge)
+    assert ax.get_xlim() == (-0.5, width_px - 0.5) and ax.get_ylim() == (31.5, -0.5)
+    x0, x1, y0, y1 = ax.images[0].get_extent()
+    rows, cols = ax.images[0].get_array().shape
+    k = (x1 - x0) / cols
+    assert (x0, y1) == (-0.5, -0.5) and k == int(k) and (y0 - y1) / rows == k
+    assert cols == -(-width_px // int(k)) and rows == -(-32 // int(k))
 
 
 def test_without_a_pixel_size_there_is_no_scale_bar_but_a_note():

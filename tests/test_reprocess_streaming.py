@@ -98,10 +98,23 @@ def _stacks(folder, n=48):
 
 
 @pytest.mark.parametrize("figures", ["png", "none"])
-def test_large_maps_use_one_figure_process_with_or_without_figures(tmp_path, monkeypatch, figures):
-    from app.cli import reprocess_cmd
+def test_one_figure_process_draws_the_maps_before_unwrapping_then_the_unwrapped_phase(tmp_path, monkeypatch,
+                                                                                     figures):
+    from app.cli import figure_process
 
-    monkeypatch.setattr(reprocess_cmd, "SECOND_FIGURE_PROCESS_MAX_PIXELS", 100)  # the 48 x 48 maps count as large
+    started, jobs = [], []
+    real_init, real_submit = figure_process.FigureWorker.__init__, figure_process.FigureWorker.submit
+
+    def init(self):
+        started.append(self)
+        real_init(self)
+
+    def submit(self, maps, units, **kwargs):
+        jobs.append(sorted(maps))
+        real_submit(self, maps, units, **kwargs)
+
+    monkeypatch.setattr(figure_process.FigureWorker, "__init__", init)
+    monkeypatch.setattr(figure_process.FigureWorker, "submit", submit)
     paths = _stacks(tmp_path)
     assert main(["reprocess", "--frames", str(paths["sample"]), "--steps", "4", "--figures", figures,
                  "--out", str(tmp_path / "r.h5")]) == 0
@@ -109,3 +122,5 @@ def test_large_maps_use_one_figure_process_with_or_without_figures(tmp_path, mon
     assert drawn == ([] if figures == "none" else
                      sorted(f"r-{n}.png" for n in ("overview", "visibility", "amplitude", "phase", "complex",
                                                    "phase_unwrapped")))
+    assert len(started) == (0 if figures == "none" else 1)
+    assert jobs == ([] if figures == "none" else [["amplitude", "mask", "phase", "visibility"], ["phase_unwrapped"]])

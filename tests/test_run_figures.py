@@ -74,6 +74,9 @@ def test_figures_are_titled_with_sample_sequence_and_run_time_and_carry_a_scale_
     assert set(figures) == {"overview", *PER_MAP}
     for fig in figures.values():
         assert "phase-stepping" in fig._suptitle.get_text()
+    assert len(figures["overview"].images) == len(PER_MAP)  # the overview shows the per-map figures, drawn
+    for name in PER_MAP:
+        fig = figures[name]
         bars = [ax.scale_bar for ax in fig.axes if getattr(ax, "scale_bar", None) is not None]
         assert bars
         for bar in bars:

@@ -1,12 +1,13 @@
 """Figures drawn in a helper process, so they use the second core while the command keeps computing.
 
 ``FigureWorker()`` starts ``python -m app.storage.figure_worker`` at once (this module imports
-nothing heavy, so that happens before numpy or h5py load here); the child imports
-matplotlib (~0.4 s) while the caller is still reading and accumulating frames. Each ``submit`` sends
-one ``write_figures`` job (maps pickled over a pipe); ``results()`` waits for every job and returns
-the paths written, or raises ``FigureError`` with the child's one-line reason. Leaving the ``with``
-block ends the child in every case. Nothing here may hold up a run: callers submit after their data
-file is complete.
+nothing heavy, and neither does the child before matplotlib), so the child imports matplotlib
+(~0.4 s) while the caller is still reading and accumulating frames. Each ``submit`` sends one job
+(maps pickled over a pipe; the child reads jobs as they come, so a submit never waits for drawing;
+see app.storage.figure_worker for the job's arguments); ``results()`` waits for every job and
+returns the paths written, or raises ``FigureError`` with the child's one-line reason. Leaving the
+``with`` block ends the child in every case. Nothing here may hold up a run: callers submit after
+their data file is complete.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class FigureWorker:
             try:
                 ok, value = pickle.load(self._proc.stdout)
             except (EOFError, pickle.UnpicklingError) as exc:
+                self._pending = 0
                 raise FigureError(f"the figure process ended early ({exc or 'no reply'})") from None
             (paths.extend if ok else errors.append)(value)
         self._pending = 0
@@ -62,10 +64,8 @@ class FigureWorker:
         return paths
 
     def close(self) -> None:
-        """End the child: at once when every job has been answered (its files are closed by then, and
-        waiting for matplotlib's interpreter teardown would only add ~0.2 s), else by end of input."""
-        if self._pending == 0 and self._proc.poll() is None:
-            self._proc.kill()
+        """End the child by the end of its input: it finishes the jobs it has, then exits at once
+        (skipping matplotlib's interpreter teardown, so its CPU time is counted as a child's)."""
         if self._proc.stdin and not self._proc.stdin.closed:
             try:
                 self._proc.stdin.close()  # end of jobs: the child exits

@@ -36,16 +36,16 @@ def handle(args) -> int:
     from app.cli import CliError
     from app.cli.figure_process import FigureError, FigureWorker, NoFigures
 
-    # Two figure processes start first and load matplotlib while frames are summed; the first draws the
-    # maps that exist before unwrapping, the second the unwrapped phase and the overview.
+    # The figure process starts first and loads matplotlib while frames are summed; it draws each
+    # figure as soon as its maps exist (all but the unwrapped phase before unwrapping), and the
+    # overview from those figures once the unwrapped phase is there.
     _check_out(args)  # before anything is read or started: never onto an input, a folder or a run file
-    process = NoFigures if args.figures.strip().lower() == "none" else FigureWorker
-    with process() as early, process() as late:
+    with (NoFigures if args.figures.strip().lower() == "none" else FigureWorker)() as figures:
         import numpy as np
 
         from app.pipeline.reconstruct import reconstruct, with_unwrapped
         from app.storage.figures import parse_formats
-        from app.storage.results_file import RESULT_UNITS, result_arrays, write_results
+        from app.storage.results_file import RESULT_UNITS, write_results
 
         try:
             formats = parse_formats(args.figures)
@@ -55,9 +55,6 @@ def handle(args) -> int:
         steps, has_reference, has_dark = (inputs["sample"].sums.shape[0], inputs["reference"] is not None,
                                           inputs["dark"] is not None)
         title = _figure_title(inputs)
-        if np.prod(inputs["sample"].sums.shape[1:]) > SECOND_FIGURE_PROCESS_MAX_PIXELS:
-            late.close()  # large maps: one figure process, so that memory stays bounded
-            late = early
         try:  # the sums are handed over (popped), so reconstruct can free them once used
             recon = reconstruct(
                 inputs.pop("sample"), reference=inputs.pop("reference"), dark=inputs.pop("dark"),
@@ -68,13 +65,15 @@ def handle(args) -> int:
             raise CliError(f"{inputs['source']}: {exc}") from None
         out = args.out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
         _check_out_path(out, _inputs_of(args))
-        figure_args = {"title": title, "pixel_size_um": inputs.get("pixel_size_um"),
-                       "out_stem": out.with_suffix(""), "formats": formats}
-        shown = ("visibility", "amplitude", "phase")
-        early.submit({k: np.asarray(getattr(recon, a), np.float32) for k, a in
-                      zip(shown, ("visibility", "amplitude", "phase_rad"))} | {"mask": recon.mask},
-                     RESULT_UNITS, overview=False, **figure_args)
+        figure_args = {"title": title, "pixel_size_um": inputs.get("pixel_size_um"), "out_stem": out.with_suffix(""),
+                       "formats": formats, "expect": (*FIGURE_MAPS, "mask")}
+        figures.submit({"visibility": np.asarray(recon.visibility, np.float32),
+                        "amplitude": np.asarray(recon.amplitude, np.float32),
+                        "phase": np.asarray(recon.phase_rad, np.float32), "mask": recon.mask},
+                       RESULT_UNITS, **figure_args)
         recon = with_unwrapped(recon)  # the slowest step, while the other core draws
+        figures.submit({"phase_unwrapped": np.asarray(recon.phase_unwrapped_rad, np.float32)}, RESULT_UNITS,
+                       **figure_args)
         attrs = {"source": str(inputs["source"]), "steps": steps,
                  "gain_e_per_adu": inputs["gain"], "read_noise_e": inputs["read_noise"],
                  "has_reference": has_reference, "has_dark": has_dark}
@@ -82,14 +81,9 @@ def handle(args) -> int:
             write_results(out, recon, attrs=attrs, pixel_size_um=inputs.get("pixel_size_um"))
         except OSError as exc:
             raise CliError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
-        maps = result_arrays(recon)
-        del recon  # its float64 maps: the float32 copies are all that is still needed
-        late.submit({"phase_unwrapped": maps["phase_unwrapped"], "mask": maps["mask"]}, RESULT_UNITS, **figure_args,
-                    overview=False)
-        late.submit({k: maps[k] for k in (*shown, "phase_unwrapped", "mask")}, RESULT_UNITS, **figure_args,
-                    per_map=False)
+        del recon
         try:
-            written = early.results() + (late.results() if late is not early else [])
+            written = figures.results()
         except FigureError as exc:
             print(f"qiup: results {out}; figures not written: {exc}", file=sys.stderr)
             return 1
@@ -97,8 +91,7 @@ def handle(args) -> int:
     return 0
 
 
-# A second figure process costs ~100 MiB; worth it for maps up to 2 Mpx (the 2048^2 case stays < 1 GiB).
-SECOND_FIGURE_PROCESS_MAX_PIXELS = 2**21
+FIGURE_MAPS = ("visibility", "amplitude", "phase", "phase_unwrapped")  # the maps the figures show
 
 
 def _figure_title(inputs: dict) -> str:

@@ -1,11 +1,24 @@
-"""Run files (HDF5, SWMR): the one writer, the one reader, disk-space rules; figures of result maps."""
+"""Run files (HDF5, SWMR): the one writer, the one reader, disk-space rules; figures of result maps.
 
-from app.storage.layout import STATUSES
-from app.storage.reader import (LazyResult, RunFileError, StoredRun, StoredStage, check_resumable, open_run_file,
-                                read_run_file, validate_progress)
-from app.storage.creation import RunWriteError, new_run_path, software_version
-from app.storage.runfile import RunWriter
-from app.storage.space import planned_size_bytes
+Names are imported lazily (as in ``app``): a process that needs only ``app.storage.figures`` (the
+figure process) does not load h5py and the run-file modules.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+_EXPORTS = {
+    "STATUSES": "app.storage.layout",
+    "LazyResult": "app.storage.reader", "RunFileError": "app.storage.reader", "StoredRun": "app.storage.reader",
+    "StoredStage": "app.storage.reader", "check_resumable": "app.storage.reader",
+    "open_run_file": "app.storage.reader", "read_run_file": "app.storage.reader",
+    "validate_progress": "app.storage.reader",
+    "RunWriteError": "app.storage.creation", "new_run_path": "app.storage.creation",
+    "software_version": "app.storage.creation",
+    "RunWriter": "app.storage.runfile",
+    "planned_size_bytes": "app.storage.space",
+}
 
 
 def file_status(h5) -> str:
@@ -13,8 +26,12 @@ def file_status(h5) -> str:
     return h5["status"][()].decode() if "status" in h5 else str(h5.attrs.get("status", "unknown"))
 
 
-read_snapshot = read_run_file  # the former name, kept for callers outside app/storage
+def __getattr__(name: str):
+    if name == "read_snapshot":  # the former name of read_run_file, kept for callers outside app/storage
+        name = "read_run_file"
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'app.storage' has no attribute {name!r}")
 
-__all__ = ["STATUSES", "LazyResult", "RunFileError", "RunWriteError", "RunWriter", "StoredRun", "StoredStage",
-           "check_resumable", "file_status", "new_run_path", "open_run_file", "planned_size_bytes", "read_run_file",
-           "read_snapshot", "software_version", "validate_progress"]
+
+__all__ = sorted([*_EXPORTS, "file_status", "read_snapshot"])

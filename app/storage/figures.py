@@ -6,9 +6,11 @@ robust percentiles), masked pixels in grey, and a scale bar in um on the sample 
 pixel size is known (a note says so when it is not). The complex view shows hue = phase and
 brightness = amplitude with a colour-wheel legend. One overview page holds every panel; each map also
 gets its own figure. No pyplot: figures are plain ``Figure`` objects, so nothing global is touched
-and they can be built in any thread or process. For speed, maps larger than ``MAX_DISPLAY_PX`` are
-shown at every k-th pixel (nearest sampling, about the resolution a page shows them at), axes are
-placed by hand (no layout solver) and PNGs use fast zlib compression.
+and they can be built in any thread or process. Each figure shows the maps block-averaged to about
+its own pixel resolution (k x k camera pixels per shown value, the mean of the valid ones; wrapped
+phase as a circular mean; see app.storage.display_blocks), which is what the page can show and is
+quicker to draw; axes and scale bars stay in camera pixels. Axes are placed by arithmetic (no layout
+solver), titles at a fixed height, and PNGs use zlib's fastest level.
 """
 
 from __future__ import annotations
@@ -18,198 +20,189 @@ from pathlib import Path
 
 import numpy as np
 
-MASK_GREY = "0.62"
-MAX_DISPLAY_PX = 640  # longest side of a map as drawn (data coordinates stay camera pixels)
-PHASE_CMAP = "twilight"
-FORMATS = ("png", "pdf", "svg")
-BOOL_MAPS = ("mask", "hot_pixels", "saturated")
-# what each known map is called on a figure, and its colour map; others get their name and 'viridis'
-LABELS = {
-    "visibility": ("visibility V", "magma"), "amplitude": ("amplitude |t|", "gray"),
-    "phase": ("phase", PHASE_CMAP), "phase_unwrapped": ("unwrapped phase", "viridis"),
-    "sigma_phase": ("phase uncertainty", "cividis"), "sigma_visibility": ("visibility uncertainty", "cividis"),
-    "sigma_amplitude": ("amplitude uncertainty", "cividis"), "mean": ("mean intensity", "gray"),
-    "dark": ("dark frame", "gray"), "reference_visibility": ("reference visibility V_ref", "magma"),
-    "reflectivity": ("reflectivity", "magma"), "depth": ("depth", "viridis"), "depth_um": ("depth", "viridis"),
-}
-UNIT_TEXT = {"1": "dimensionless", "rad": "rad", "um": "\u00b5m", "ADU": "ADU"}
-PHASE_TICKS = ((-np.pi, "\u2212\u03c0"), (-np.pi / 2, "\u2212\u03c0/2"), (0.0, "0"), (np.pi / 2, "\u03c0/2"), (np.pi, "\u03c0"))
+from app.storage.display_blocks import block_factor
+from app.storage.figure_panels import (BOOL_MAPS, FORMATS, LABELS, MASK_GREY, PHASE_CMAP, PHASE_TICKS,  # noqa: F401
+                                       UNIT_TEXT, ShownMaps, add_scale_bar, complex_rgb, display_range,
+                                       draw_complex, draw_map, is_wrapped_phase, nice_length_um)
+
+MAP_DPI = 110
+FAST_PNG = {"compress_level": 1}  # zlib's fastest level: the quick-looks are mostly flat colour
 
 
-# -- ranges and colours ----------------------------------------------------------------------------
-def is_wrapped_phase(name: str, unit: str) -> bool:
-    return unit == "rad" and "phase" in name and "unwrapped" not in name and not name.startswith("sigma")
-
-
-def display_range(name: str, data: np.ndarray, unit: str, valid: np.ndarray | None) -> tuple[float, float]:
-    """(vmin, vmax): -pi..pi for wrapped phase, 0..1 for a visibility (wider if the data are), else the
-    0.5..99.5 percentiles of the valid finite pixels (from 0 for maps that cannot be negative)."""
-    if is_wrapped_phase(name, unit):
-        return -np.pi, np.pi
-    values = data[np.isfinite(data) & (True if valid is None else valid)]
-    if values.size == 0:
-        return 0.0, 1.0
-    if values.size > 250_000:  # a regular subsample is enough for percentiles and keeps figures quick
-        values = values[:: values.size // 250_000]
-    low, high = (float(v) for v in np.percentile(values, (0.5, 99.5)))
-    if name in ("visibility", "reference_visibility") or (unit == "1" and name == "amplitude"):
-        return 0.0, max(1.0, round(high, 1)) if name == "amplitude" else max(high, 1.0) if high > 1 else 1.0
-    if name.startswith("sigma") or unit == "1" or name in ("mean", "reflectivity"):
-        low = 0.0
-    return (low, high) if high > low else (low - 0.5, low + 0.5)
-
-
-def complex_rgb(phase_rad: np.ndarray, amplitude: np.ndarray, *, amplitude_max: float = 1.0,
-                valid: np.ndarray | None = None) -> np.ndarray:
-    """(h, w, 3) RGB in 0..1: hue from the phase (-pi..pi around the wheel), value from the amplitude.
-
-    HSV with full saturation: channel c = value x clip(|6 hue - k_c| ... ) (the standard hexcone)."""
-    sixths = (np.mod(np.nan_to_num(phase_rad, nan=0.0), 2 * np.pi) * (3 / np.pi)).astype(np.float32)  # 6 x hue
-    value = np.clip(np.nan_to_num(amplitude, nan=0.0) / amplitude_max, 0.0, 1.0).astype(np.float32)
-    rgb = np.empty((*sixths.shape, 3), np.float32)
-    rgb[..., 0] = np.abs(sixths - 3) - 1  # red: 0 rad
-    rgb[..., 1] = 2 - np.abs(sixths - 2)
-    rgb[..., 2] = 2 - np.abs(sixths - 4)
-    np.clip(rgb, 0.0, 1.0, out=rgb)
-    rgb *= value[..., None]
-    if valid is not None:
-        rgb[~valid] = float(MASK_GREY)
-    return rgb
-
-
-def nice_length_um(width_um: float) -> float:
-    """A round length (1, 2 or 5 x 10^k um) close to a fifth of the field of view."""
-    target = width_um / 5
-    exponent = np.floor(np.log10(target))
-    for mantissa in (5, 2, 1):
-        if mantissa * 10**exponent <= target:
-            return float(mantissa * 10**exponent)
-    return float(10**exponent)
-
-
-def _um_label(length_um: float) -> str:
-    if length_um >= 1000:
-        return f"{length_um / 1000:g} mm"
-    return f"{length_um:g} \u00b5m"
-
-
-# -- artists on one axes ---------------------------------------------------------------------------
-def add_scale_bar(ax, width_px: int, pixel_size_um: float | None):
-    """A scale bar in um on the sample (AnchoredSizeBar, length in pixels = um / pixel_size_um), or a
-    note that the scale is unknown. Returns the bar (None without a pixel size)."""
-    if pixel_size_um is None or not pixel_size_um > 0:
-        ax.text(0.01, 0.01, "scale unknown (no pixel size)", transform=ax.transAxes, fontsize=7, color="0.3",
-                ha="left", va="bottom", bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
-        return None
-    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
-
-    length_um = nice_length_um(width_px * pixel_size_um)
-    bar = AnchoredSizeBar(ax.transData, length_um / pixel_size_um, _um_label(length_um), "lower right", pad=0.3,
-                          color="white", frameon=True, size_vertical=max(1.0, width_px / 150), label_top=False,
-                          fontproperties={"size": 7})
-    bar.patch.set(facecolor="black", alpha=0.55, edgecolor="none")
-    bar.length_um = length_um  # kept with the artist for readers and tests
-    ax.add_artist(bar)
-    return bar
-
-
-def _colorbar_label(name: str, unit: str) -> str:
-    label = LABELS.get(name, (name.replace("_", " "), None))[0]
-    return f"{label} ({UNIT_TEXT.get(unit, unit)})"
-
-
-def _shown(data: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """(every k-th pixel of ``data``, imshow extent in the full map's pixel coordinates)."""
-    h, w = data.shape[:2]
-    k = max(1, -(-max(h, w) // MAX_DISPLAY_PX))
-    return data[::k, ::k], (-0.5, w - 0.5, h - 0.5, -0.5)
-
-
-def draw_map(fig, ax, cax, name: str, data: np.ndarray, unit: str, *, valid: np.ndarray | None,
-             pixel_size_um: float | None, range_from: np.ndarray | None = None) -> None:
-    """One map on ``ax`` (colour bar on ``cax``): image, unit, masked pixels grey, scale bar, pixel axes.
-
-    ``range_from``: the pixels that set the colour range (default: the valid ones)."""
-    import matplotlib
-
-    data = np.asarray(data, dtype=np.float32)
-    vmin, vmax = display_range(name, data, unit, valid if range_from is None else range_from)
-    bad = ~np.isfinite(data) if valid is None else (~valid | ~np.isfinite(data))
-    shown, extent = _shown(np.ma.masked_array(data, mask=bad))
-    cmap = matplotlib.colormaps[LABELS.get(name, (None, "viridis"))[1]].with_extremes(bad=MASK_GREY)
-    image = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest", extent=extent)
-    cbar = fig.colorbar(image, cax=cax)
-    cbar.set_label(_colorbar_label(name, unit), fontsize=8)
-    cbar.ax.tick_params(labelsize=7)
-    if is_wrapped_phase(name, unit):
-        cbar.set_ticks([t for t, _ in PHASE_TICKS], labels=[s for _, s in PHASE_TICKS])
-    _finish_axes(ax, LABELS.get(name, (name.replace("_", " "),))[0], data.shape, pixel_size_um, bad.any())
-
-
-def draw_complex(fig, ax, wheel_ax, phase_rad: np.ndarray, amplitude: np.ndarray, *, valid: np.ndarray | None,
-                 pixel_size_um: float | None, amplitude_name: str = "amplitude |t|") -> None:
-    """Complex view (hue = phase, brightness = amplitude) with a colour-wheel legend on ``wheel_ax``."""
-    amp = np.asarray(amplitude, np.float64)
-    top = display_range("amplitude", amp, "1", valid)[1]
-    phase_shown, extent = _shown(np.asarray(phase_rad))
-    amp_shown = _shown(amp)[0]
-    valid_shown = None if valid is None else _shown(valid)[0]
-    ax.imshow(complex_rgb(phase_shown, amp_shown, amplitude_max=top, valid=valid_shown), interpolation="nearest",
-              extent=extent)
-    n = 97
-    yy, xx = np.mgrid[-1:1:n * 1j, -1:1:n * 1j]
-    radius, angle = np.hypot(xx, yy), np.arctan2(-yy, xx)
-    wheel = complex_rgb(angle, radius * top, amplitude_max=top)
-    wheel_ax.imshow(np.dstack([wheel, (radius <= 1).astype(float)]), extent=(-1, 1, -1, 1))
-    for text, (x, y) in (("0", (1.2, 0)), ("\u03c0/2", (0, 1.25)), ("\u00b1\u03c0", (-1.3, 0)), ("\u2212\u03c0/2", (0, -1.3))):
-        wheel_ax.text(x, y, text, ha="center", va="center", fontsize=7)
-    wheel_ax.set_title(f"hue: phase\nbrightness:\n{amplitude_name}\n0 .. {top:.2g}", fontsize=7)
-    wheel_ax.set_xlim(-1.5, 1.5)
-    wheel_ax.set_ylim(-1.5, 1.5)
-    wheel_ax.set_axis_off()
-    ax.wheel_legend = wheel_ax  # so readers (and tests) find the legend of this view
-    bad = np.zeros(amp.shape, bool) if valid is None else ~valid
-    _finish_axes(ax, "complex view", amp.shape, pixel_size_um, bad.any())
-
-
-def _finish_axes(ax, label: str, shape, pixel_size_um: float | None, has_masked: bool) -> None:
-    ax.set_title(label + ("  (grey: masked)" if has_masked else ""), fontsize=9)
-    ax.set_xlabel("x (pixel)", fontsize=7)
-    ax.set_ylabel("y (pixel)", fontsize=7)
-    ax.tick_params(labelsize=6)
-    from matplotlib.ticker import MaxNLocator
-
-    for axis in (ax.xaxis, ax.yaxis):  # a few round pixel positions: enough to read, quick to draw
-        axis.set_major_locator(MaxNLocator(4, integer=True))
-    ax.scale_bar = add_scale_bar(ax, shape[1], pixel_size_um)
-
-
-# -- figures ---------------------------------------------------------------------------------------
-def _new_figure(size_in: tuple[float, float]):
+# -- layout ----------------------------------------------------------------------------------------
+def _new_figure(size_in: tuple[float, float], dpi: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size_in, dpi=100)
+    fig = Figure(figsize=size_in, dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _cell(fig, left: float, bottom: float, width: float, height: float, *, wide_side: bool):
-    """Image axes and, right beside the image, a colour-bar (or colour-wheel) axes, in one cell."""
-    from mpl_toolkits.axes_grid1 import make_axes_locatable
+def _cell(fig, left: float, bottom: float, width: float, height: float, *, map_shape, wide_side: bool):
+    """Image axes of the map's aspect and, right beside it, a colour-bar (or colour-wheel) axes, placed
+    by arithmetic in one cell (figure fractions); returns (axes, side axes, image size in pixels)."""
+    fig_w, fig_h = fig.get_size_inches()
+    cell_w, cell_h = width * fig_w, height * fig_h  # inches
+    box_w, box_h = 0.74 * cell_w, 0.76 * cell_h  # room for the image and its side axes
+    side_w, pad = (0.42 * box_w, 0.25) if wide_side else (0.04 * box_w, 0.08)
+    h, w = map_shape
+    image_w = min(box_w - side_w - pad, box_h * w / h)
+    image_h = image_w * h / w
+    x0 = left * fig_w + 0.12 * cell_w + (box_w - side_w - pad - image_w) / 2
+    y0 = bottom * fig_h + 0.12 * cell_h + (box_h - image_h) / 2
+    ax = fig.add_axes((x0 / fig_w, y0 / fig_h, image_w / fig_w, image_h / fig_h))
+    if wide_side:  # the colour wheel: a square as wide as the side, level with the image's centre
+        side_h = min(side_w, box_h)
+        side = fig.add_axes(((x0 + image_w + pad) / fig_w, (y0 + (image_h - side_h) / 2) / fig_h,
+                             side_w / fig_w, side_h / fig_h))
+    else:
+        side = fig.add_axes(((x0 + image_w + pad) / fig_w, y0 / fig_h, side_w / fig_w, image_h / fig_h))
+    return ax, side, max(image_w, image_h) * fig.dpi
 
-    ax = fig.add_axes((left + 0.12 * width, bottom + 0.12 * height, 0.74 * width, 0.76 * height))
-    side = make_axes_locatable(ax).append_axes("right", size="42%" if wide_side else "4%",
-                                               pad=0.25 if wide_side else 0.08)
-    return ax, side
+
+def _panels(names: Sequence[str], maps: Mapping[str, np.ndarray]) -> list[str]:
+    """Panel names in display order: the float maps of ``names`` (masks excluded) and, given phase
+    and an amplitude, 'complex'. A name not in ``maps`` yet counts as a float map unless it is a mask."""
+    panels = [n for n in names if n not in BOOL_MAPS and not (n in maps and np.asarray(maps[n]).dtype == bool)]
+    if "phase" in panels and ("amplitude" in names or "visibility" in names):
+        panels.insert(panels.index("phase") + 1, "complex")
+    return panels
 
 
-def _panels(maps: Mapping[str, np.ndarray], units: Mapping[str, str]) -> list[str]:
-    """Panel names in display order: maps (bool masks excluded) and, given phase and an amplitude, 'complex'."""
-    names = [n for n in maps if n not in BOOL_MAPS and np.asarray(maps[n]).dtype != bool]
-    if "phase" in maps and ("amplitude" in maps or "visibility" in maps):
-        names.insert(names.index("phase") + 1, "complex")
-    return names
+# -- figures ---------------------------------------------------------------------------------------
+MAP_SIZE_IN = (5.2, 4.3)
+MAP_CELL_TOP = 0.93  # a per-map figure's panel fills the figure below this height; its run title is above
+PAGE_TITLE_IN = 0.45
+
+
+class FigureSet:
+    """The figures of one result, drawn as its maps arrive (all at once or over several ``add`` calls).
+
+    ``expected`` names every map the set will get, so it knows its panels and when each is complete.
+    Each panel is drawn once, as its own figure (title, colour bar with unit, scale bar), as soon as
+    its maps are there. The overview page is those figures, rendered, tiled three to a row below one
+    run title (``figimage``, pixel for pixel; in PDF/SVG the tiles are images at ``MAP_DPI``): the
+    page shows exactly what the per-map figures show, at the cost of one more image, not of drawing
+    every panel twice (save the page at its own dpi, as ``write`` does: tiles are placed in pixels).
+    ``per_map``: True for every panel's own file, False for none, or the names.
+    """
+
+    def __init__(self, expected: Sequence[str], units: Mapping[str, str], *, title: str,
+                 pixel_size_um: float | None, overview: bool = True, per_map: bool | Sequence[str] = True,
+                 first_maps: Mapping[str, np.ndarray] | None = None) -> None:
+        self.units, self.title, self.pixel_size_um = dict(units), title, pixel_size_um
+        self.expected = tuple(expected)
+        self.panels = _panels(self.expected, first_maps or {})
+        if not self.panels:
+            raise ValueError("no maps to draw")
+        self.amplitude_name = "amplitude" if "amplitude" in self.expected else "visibility"
+        wanted = self.panels if per_map is True else [] if per_map is False else list(per_map)
+        self.overview = overview
+        self.pending = [p for p in self.panels if p in wanted or overview] + (["overview"] if overview else [])
+        self.wanted = set(wanted) | ({"overview"} if overview else set())
+        self.maps: dict[str, np.ndarray] = {}
+        self.figures: dict[str, object] = {}  # complete figures by name
+        self.rendered: set[str] = set()  # figures whose canvas is drawn (a PNG is then its pixels)
+        self._shown: dict[tuple, ShownMaps] = {}  # maps reduced per block size, shared by the figures
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
+
+    def add(self, maps: Mapping[str, np.ndarray]) -> list[str]:
+        """Take more maps; returns the names of the wanted figures they completed, in display order."""
+        for name, data in maps.items():
+            self.maps[name] = np.asarray(data, bool if name in BOOL_MAPS else np.float32)
+        done = [name for name in self.pending if name != "overview" and self._ready(name)]
+        for name in done:
+            fig = _new_figure(MAP_SIZE_IN, MAP_DPI)
+            self._draw(fig, (0.0, 0.0, 1.0, MAP_CELL_TOP), name)
+            fig.suptitle(self.title, fontsize=9, y=0.985)
+            if self.overview:  # its pixels are a tile of the page
+                fig.canvas.draw()
+                self.rendered.add(name)
+            self.figures[name] = fig
+            self.pending.remove(name)
+        if self.pending == ["overview"]:
+            self.figures = {"overview": self._page(), **{p: self.figures[p] for p in self.panels}}
+            self.pending.clear()
+            done.insert(0, "overview")
+        return [name for name in done if name in self.wanted]
+
+    def _ready(self, panel: str) -> bool:
+        """A panel can be drawn once its own maps, the mask and (for phase) the amplitude are there,
+        as far as they are expected at all."""
+        needs = {"phase", self.amplitude_name} if panel == "complex" else {panel}
+        # the amplitude says where phase is reliable enough to set the colour range
+        needs |= ({"mask"} | ({self.amplitude_name} if "phase" in panel else set())) & set(self.expected)
+        return needs <= self.maps.keys()
+
+    def _page(self):
+        """The overview: every panel's rendered figure below its run title, tiled, one title on top."""
+        tiles = [self.tile(name) for name in self.panels]
+        tile_h, tile_w = tiles[0].shape[:2]
+        cols = min(3, len(tiles))
+        rows = -(-len(tiles) // cols)
+        title_px = round(PAGE_TITLE_IN * MAP_DPI)
+        page_h = rows * tile_h + title_px
+        page = _new_figure((cols * tile_w / MAP_DPI, page_h / MAP_DPI), MAP_DPI)
+        for i, tile in enumerate(tiles):
+            r, c = divmod(i, cols)
+            page.figimage(tile, xo=c * tile_w, yo=(rows - 1 - r) * tile_h, origin="upper")
+        page.suptitle(self.title, fontsize=11, y=1 - 0.5 * title_px / page_h, va="center")
+        return page
+
+    def tile(self, name: str) -> np.ndarray:
+        """The rendered pixels (RGBA) of a panel's own figure below its run title: its overview tile."""
+        fig = self.figures[name]
+        pixels = np.asarray(fig.canvas.buffer_rgba())
+        return pixels[round(pixels.shape[0] * (1 - MAP_CELL_TOP)):].copy()
+
+    def _draw(self, fig, cell, name: str) -> None:
+        """One panel in ``cell``."""
+        shape = self.maps[self.amplitude_name if name == "complex" else name].shape[:2]
+        ax, side, image_px = _cell(fig, *cell, map_shape=shape, wide_side=name == "complex")
+        shown = self._shown_for(shape, block_factor(shape, image_px))
+        where = {"extent": shown.blocks.extent(), "map_shape": shape, "pixel_size_um": self.pixel_size_um}
+        if name == "complex":
+            phase, amplitude = shown.complex(self.amplitude_name)
+            draw_complex(fig, ax, side, phase, amplitude, valid=shown.blocks.valid,
+                         amplitude_name=LABELS[self.amplitude_name][0], **where)
+        else:
+            unit = self.units.get(name, "")
+            draw_map(fig, ax, side, name, shown.map(name, unit), unit,
+                     range_from=shown.reliable if "phase" in name else None, **where)
+
+    def _shown_for(self, shape, k: int) -> ShownMaps:
+        key = (k, "mask" in self.maps, self.amplitude_name in self.maps)
+        if key not in self._shown:
+            valid = self.maps.get("mask")
+            reliable = valid  # phase where there is next to no light is noise: shown, but not setting the range
+            if self.amplitude_name in self.maps:
+                amp = self.maps[self.amplitude_name]
+                bright = amp >= 0.1 * display_range("amplitude", amp, "1", valid)[1]
+                reliable = bright if valid is None else bright & valid
+            self._shown[key] = ShownMaps(self.maps, valid, reliable, shape, k)
+        return self._shown[key]
+
+    def write(self, names: Sequence[str], out_stem: Path, formats: Sequence[str]) -> list[Path]:
+        """Write ``<out_stem>-<name>.<format>`` for the named complete figures; returns the paths."""
+        import matplotlib.image
+
+        written = []
+        for name in names:
+            fig = self.figures[name]
+            for fmt in formats:
+                path = Path(f"{out_stem}-{name}.{fmt}")
+                if fmt == "png" and name in self.rendered:  # drawn already: encode its canvas as it is
+                    matplotlib.image.imsave(path, fig.canvas.buffer_rgba(), format="png", origin="upper",
+                                            dpi=fig.dpi, pil_kwargs=dict(FAST_PNG))
+                else:
+                    fig.savefig(path, format=fmt, dpi="figure",
+                                **({"pil_kwargs": dict(FAST_PNG)} if fmt == "png" else {}))
+                written.append(path)
+        return written
 
 
 def build_figures(maps: Mapping[str, np.ndarray], units: Mapping[str, str], *, title: str,
@@ -217,47 +210,12 @@ def build_figures(maps: Mapping[str, np.ndarray], units: Mapping[str, str], *, t
     """matplotlib Figures by name ('overview', each map's name, 'complex'), not written anywhere.
 
     ``maps`` holds float maps (h, w) and optionally a bool ``mask`` (True = valid); ``units`` each
-    float map's unit ('1', 'rad', 'um', 'ADU' ...).
+    float map's unit ('1', 'rad', 'um', 'ADU' ...). Each figure shows the maps block-averaged to
+    about its own pixel resolution (app.storage.display_blocks); axes stay in camera pixels.
     """
-    valid = np.asarray(maps["mask"], bool) if "mask" in maps else None
-    names = _panels(maps, units)
-    if not names:
-        raise ValueError("no maps to draw")
-    amplitude_name = "amplitude" if "amplitude" in maps else "visibility"
-    # phase where there is next to no light is noise: it is shown, but does not set the colour range
-    reliable = valid
-    if amplitude_name in maps:
-        amp = np.asarray(maps[amplitude_name], np.float32)
-        bright = amp >= 0.1 * display_range("amplitude", amp, "1", valid)[1]
-        reliable = bright if valid is None else bright & valid
-
-    def draw(fig, cell, name):
-        ax, sax = _cell(fig, *cell, wide_side=name == "complex")
-        if name == "complex":
-            draw_complex(fig, ax, sax, maps["phase"], maps[amplitude_name], valid=valid, pixel_size_um=pixel_size_um,
-                         amplitude_name=LABELS[amplitude_name][0])
-        else:
-            draw_map(fig, ax, sax, name, maps[name], units.get(name, ""), valid=valid, pixel_size_um=pixel_size_um,
-                     range_from=reliable if "phase" in name else None)
-
-    figures: dict[str, object] = {}
-    if overview:
-        cols = min(3, len(names))
-        rows = -(-len(names) // cols)
-        title_in = 0.45
-        fig = _new_figure((4.4 * cols, 3.6 * rows + title_in))
-        top = 1 - title_in / (3.6 * rows + title_in)
-        for i, name in enumerate(names):
-            r, c = divmod(i, cols)
-            draw(fig, (c / cols, top - (r + 1) * top / rows, 1 / cols, top / rows), name)
-        fig.suptitle(title, fontsize=11, y=1 - 0.12 * title_in / (3.6 * rows + title_in))
-        figures["overview"] = fig
-    for name in names if per_map else ():
-        fig = _new_figure((5.2, 4.3))
-        draw(fig, (0.0, 0.0, 1.0, 0.93), name)
-        fig.suptitle(title, fontsize=9, y=0.985)
-        figures[name] = fig
-    return figures
+    figures = FigureSet(list(maps), units, title=title, pixel_size_um=pixel_size_um, overview=overview,
+                        per_map=per_map, first_maps=maps)
+    return {name: figures.figures[name] for name in figures.add(maps)}
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -279,22 +237,22 @@ def figure_title(*, sample: str | None = None, sequence: str | None = None, run_
     return " \u2014 ".join(parts) or "qiup result"
 
 
-def write_figures(maps: Mapping[str, np.ndarray], units: Mapping[str, str], *, title: str,
-                  pixel_size_um: float | None, out_stem: Path, formats: Sequence[str] = ("png",),
-                  overview: bool = True, per_map: bool = True) -> list[Path]:
-    """Write ``<out_stem>-<name>.<format>`` for every figure of ``build_figures``; returns the paths."""
+def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    """The formats as a tuple; ValueError naming the allowed ones for an empty or unknown one."""
     formats = tuple(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValueError(f"figure formats must be among {', '.join(FORMATS)}; got {', '.join(formats) or 'none'}")
+    return formats
+
+
+def write_figures(maps: Mapping[str, np.ndarray], units: Mapping[str, str], *, title: str,
+                  pixel_size_um: float | None, out_stem: Path, formats: Sequence[str] = ("png",),
+                  overview: bool = True, per_map: bool | Sequence[str] = True) -> list[Path]:
+    """Write ``<out_stem>-<name>.<format>`` for every figure of ``build_figures``; returns the paths."""
+    formats = check_formats(formats)
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, fig in build_figures(maps, units, title=title, pixel_size_um=pixel_size_um, overview=overview,
-                                         per_map=per_map).items():
-        for fmt in formats:
-            path = Path(f"{out_stem}-{name}.{fmt}")
-            fast_png = {"pil_kwargs": {"compress_level": 2}} if fmt == "png" else {}
-            fig.savefig(path, format=fmt, dpi=100 if name == "overview" else 110, **fast_png)
-            written.append(path)
-    return written
+    figures = FigureSet(list(maps), units, title=title, pixel_size_um=pixel_size_um, overview=overview,
+                        per_map=per_map, first_maps=maps)
+    return figures.write(figures.add(maps), out_stem, formats)

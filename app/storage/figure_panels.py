@@ -1,0 +1,203 @@
+"""One panel of a result figure: colour range, colours, image, colour bar with unit, scale bar, title.
+
+The pieces app.storage.figures puts on its pages (matplotlib imported lazily, inside the functions).
+A panel shows its map block-averaged to about the image's pixel count (``ShownMaps``, using
+app.storage.display_blocks); its axes, extent and scale bar stay in the map's camera pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from app.storage.display_blocks import Blocks
+
+MASK_GREY = "0.62"
+PHASE_CMAP = "twilight"
+FORMATS = ("png", "pdf", "svg")
+BOOL_MAPS = ("mask", "hot_pixels", "saturated")
+# what each known map is called on a figure, and its colour map; others get their name and 'viridis'
+LABELS = {
+    "visibility": ("visibility V", "magma"), "amplitude": ("amplitude |t|", "gray"),
+    "phase": ("phase", PHASE_CMAP), "phase_unwrapped": ("unwrapped phase", "viridis"),
+    "sigma_phase": ("phase uncertainty", "cividis"), "sigma_visibility": ("visibility uncertainty", "cividis"),
+    "sigma_amplitude": ("amplitude uncertainty", "cividis"), "mean": ("mean intensity", "gray"),
+    "dark": ("dark frame", "gray"), "reference_visibility": ("reference visibility V_ref", "magma"),
+    "reflectivity": ("reflectivity", "magma"), "depth": ("depth", "viridis"), "depth_um": ("depth", "viridis"),
+}
+UNIT_TEXT = {"1": "dimensionless", "rad": "rad", "um": "\u00b5m", "ADU": "ADU"}
+PHASE_TICKS = ((-np.pi, "\u2212\u03c0"), (-np.pi / 2, "\u2212\u03c0/2"), (0.0, "0"), (np.pi / 2, "\u03c0/2"), (np.pi, "\u03c0"))
+
+
+# -- ranges and colours ----------------------------------------------------------------------------
+def is_wrapped_phase(name: str, unit: str) -> bool:
+    return unit == "rad" and "phase" in name and "unwrapped" not in name and not name.startswith("sigma")
+
+
+def display_range(name: str, data: np.ndarray, unit: str, valid: np.ndarray | None) -> tuple[float, float]:
+    """(vmin, vmax): -pi..pi for wrapped phase, 0..1 for a visibility (wider if the data are), else the
+    0.5..99.5 percentiles of the valid finite pixels (from 0 for maps that cannot be negative)."""
+    if is_wrapped_phase(name, unit):
+        return -np.pi, np.pi
+    values = data[np.isfinite(data) & (True if valid is None else valid)]
+    if values.size == 0:
+        return 0.0, 1.0
+    if values.size > 250_000:  # a regular subsample is enough for percentiles and keeps figures quick
+        values = values[:: values.size // 250_000]
+    low, high = (float(v) for v in np.percentile(values, (0.5, 99.5)))
+    if name in ("visibility", "reference_visibility") or (unit == "1" and name == "amplitude"):
+        return 0.0, max(1.0, round(high, 1)) if name == "amplitude" else max(high, 1.0) if high > 1 else 1.0
+    if name.startswith("sigma") or unit == "1" or name in ("mean", "reflectivity"):
+        low = 0.0
+    return (low, high) if high > low else (low - 0.5, low + 0.5)
+
+
+def complex_rgb(phase_rad: np.ndarray, amplitude: np.ndarray, *, amplitude_max: float = 1.0,
+                valid: np.ndarray | None = None) -> np.ndarray:
+    """(h, w, 3) RGB in 0..1: hue from the phase (-pi..pi around the wheel), value from the amplitude.
+
+    HSV with full saturation: channel c = value x clip(|6 hue - k_c| ... ) (the standard hexcone)."""
+    sixths = (np.mod(np.nan_to_num(phase_rad, nan=0.0), 2 * np.pi) * (3 / np.pi)).astype(np.float32)  # 6 x hue
+    value = np.clip(np.nan_to_num(amplitude, nan=0.0) / amplitude_max, 0.0, 1.0).astype(np.float32)
+    rgb = np.empty((*sixths.shape, 3), np.float32)
+    rgb[..., 0] = np.abs(sixths - 3) - 1  # red: 0 rad
+    rgb[..., 1] = 2 - np.abs(sixths - 2)
+    rgb[..., 2] = 2 - np.abs(sixths - 4)
+    np.clip(rgb, 0.0, 1.0, out=rgb)
+    rgb *= value[..., None]
+    if valid is not None:
+        rgb[~valid] = float(MASK_GREY)
+    return rgb
+
+
+def nice_length_um(width_um: float) -> float:
+    """A round length (1, 2 or 5 x 10^k um) close to a fifth of the field of view."""
+    target = width_um / 5
+    exponent = np.floor(np.log10(target))
+    for mantissa in (5, 2, 1):
+        if mantissa * 10**exponent <= target:
+            return float(mantissa * 10**exponent)
+    return float(10**exponent)
+
+
+def _um_label(length_um: float) -> str:
+    if length_um >= 1000:
+        return f"{length_um / 1000:g} mm"
+    return f"{length_um:g} \u00b5m"
+
+
+# -- artists on one axes ---------------------------------------------------------------------------
+def add_scale_bar(ax, width_px: int, pixel_size_um: float | None):
+    """A scale bar in um on the sample (AnchoredSizeBar, length in pixels = um / pixel_size_um), or a
+    note that the scale is unknown. Returns the bar (None without a pixel size)."""
+    if pixel_size_um is None or not pixel_size_um > 0:
+        ax.text(0.01, 0.01, "scale unknown (no pixel size)", transform=ax.transAxes, fontsize=7, color="0.3",
+                ha="left", va="bottom", bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+        return None
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    length_um = nice_length_um(width_px * pixel_size_um)
+    bar = AnchoredSizeBar(ax.transData, length_um / pixel_size_um, _um_label(length_um), "lower right", pad=0.3,
+                          color="white", frameon=True, size_vertical=max(1.0, width_px / 150), label_top=False,
+                          fontproperties={"size": 7})
+    bar.patch.set(facecolor="black", alpha=0.55, edgecolor="none")
+    bar.length_um = length_um  # kept with the artist for readers and tests
+    ax.add_artist(bar)
+    return bar
+
+
+def _colorbar_label(name: str, unit: str) -> str:
+    label = LABELS.get(name, (name.replace("_", " "), None))[0]
+    return f"{label} ({UNIT_TEXT.get(unit, unit)})"
+
+
+class ShownMaps:
+    """The maps as one figure size shows them: each reduced once to about the image's pixel count by
+    block averaging (app.storage.display_blocks), shared by the panels of that figure."""
+
+    def __init__(self, maps: Mapping[str, np.ndarray], valid: np.ndarray | None, reliable: np.ndarray | None,
+                 shape: tuple[int, int], k: int) -> None:
+        self.maps, self.k = maps, k
+        self.blocks = Blocks.of(shape, k, valid)
+        self._valid = valid
+        self._cache: dict[str, np.ndarray] = {}
+        self.reliable = None if reliable is None else Blocks.of(shape, k, reliable).valid
+
+    def map(self, name: str, unit: str) -> np.ndarray:
+        """Block means of one map, masked where a block is invalid (wrapped phase: circular means)."""
+        if name not in self._cache:
+            data = self.maps[name]
+            if is_wrapped_phase(name, unit):
+                shown = self.blocks.phase_mean(data, self._valid)[0]
+            else:
+                shown = self.blocks.mean(data, self._valid)
+            bad = ~np.isfinite(shown)
+            if self.blocks.valid is not None:
+                bad |= ~self.blocks.valid
+            self._cache[name] = np.ma.masked_array(shown, mask=bad)
+        return self._cache[name]
+
+    def complex(self, amplitude_name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(phase, amplitude) of each block's mean complex transmission amplitude x exp(i phase)."""
+        return self.blocks.phase_mean(self.maps["phase"], self._valid, weight=self.maps[amplitude_name])
+
+
+def draw_map(fig, ax, cax, name: str, shown: np.ma.MaskedArray, unit: str, *, extent, map_shape,
+             pixel_size_um: float | None, range_from: np.ndarray | None = None) -> None:
+    """One (block-averaged) map on ``ax`` (colour bar on ``cax``): image, unit, masked blocks grey,
+    scale bar, axes in the full map's pixel coordinates.
+
+    ``range_from``: the blocks that set the colour range (default: the valid ones)."""
+    import matplotlib
+
+    valid = ~np.ma.getmaskarray(shown)
+    vmin, vmax = display_range(name, shown.data, unit, valid if range_from is None else range_from & valid)
+    cmap = matplotlib.colormaps[LABELS.get(name, (None, "viridis"))[1]].with_extremes(bad=MASK_GREY)
+    image = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="antialiased", extent=extent)
+    cbar = fig.colorbar(image, cax=cax)
+    cbar.set_label(_colorbar_label(name, unit), fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
+    if is_wrapped_phase(name, unit):
+        cbar.set_ticks([t for t, _ in PHASE_TICKS], labels=[s for _, s in PHASE_TICKS])
+    _finish_axes(ax, LABELS.get(name, (name.replace("_", " "),))[0], map_shape, pixel_size_um,
+                 not valid.all())
+
+
+def draw_complex(fig, ax, wheel_ax, phase_rad: np.ndarray, amplitude: np.ndarray, *, valid: np.ndarray | None,
+                 extent, map_shape, pixel_size_um: float | None, amplitude_name: str = "amplitude |t|") -> None:
+    """Complex view (hue = phase, brightness = amplitude) with a colour-wheel legend on ``wheel_ax``."""
+    amp = np.asarray(amplitude, np.float32)
+    top = display_range("amplitude", amp, "1", valid)[1]
+    ax.imshow(complex_rgb(phase_rad, amp, amplitude_max=top, valid=valid), interpolation="antialiased",
+              extent=extent)
+    n = 97
+    yy, xx = np.mgrid[-1:1:n * 1j, -1:1:n * 1j]
+    radius, angle = np.hypot(xx, yy), np.arctan2(-yy, xx)
+    wheel = complex_rgb(angle, radius * top, amplitude_max=top)
+    wheel_ax.imshow(np.dstack([wheel, (radius <= 1).astype(float)]), extent=(-1, 1, -1, 1))
+    for text, (x, y) in (("0", (1.2, 0)), ("\u03c0/2", (0, 1.25)), ("\u00b1\u03c0", (-1.3, 0)), ("\u2212\u03c0/2", (0, -1.3))):
+        wheel_ax.text(x, y, text, ha="center", va="center", fontsize=7)
+    wheel_ax.set_title(f"hue: phase\nbrightness:\n{amplitude_name}\n0 .. {top:.2g}", fontsize=7)
+    wheel_ax.set_xlim(-1.5, 1.5)
+    wheel_ax.set_ylim(-1.5, 1.5)
+    wheel_ax.set_axis_off()
+    ax.wheel_legend = wheel_ax  # so readers (and tests) find the legend of this view
+    _finish_axes(ax, "complex view", map_shape, pixel_size_um, valid is not None and not valid.all())
+
+
+def _finish_axes(ax, label: str, shape, pixel_size_um: float | None, has_masked: bool) -> None:
+    ax.set_xlim(-0.5, shape[1] - 0.5)  # the map's own pixel coordinates (a last partial block stops here)
+    ax.set_ylim(shape[0] - 0.5, -0.5)
+    # a fixed title position: matplotlib otherwise measures every tick label to place it, at each draw
+    ax.set_title(label + ("  (grey: masked)" if has_masked else ""), fontsize=9, y=1.0, pad=4)
+    ax.set_xlabel("x (pixel)", fontsize=7)
+    ax.set_ylabel("y (pixel)", fontsize=7)
+    ax.tick_params(labelsize=6)
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis):  # a few round pixel positions: enough to read, quick to draw
+        axis.set_major_locator(MaxNLocator(4, integer=True))
+    ax.scale_bar = add_scale_bar(ax, shape[1], pixel_size_um)
+
+
