@@ -8,7 +8,8 @@ aborts a run when the laser is switched off from outside it. Threads it runs, no
 
 * ``qiup-gui-commands``: opens and closes the bench, runs commands in order (jog, set, start a run);
 * ``qiup-gui-preview``: adds the GUI-only numbers (per-step means, drift) to the core's maps at <= 7 Hz;
-* ``qiup-gui-laser-off``: one per emergency laser-off, so it never waits behind a queued command.
+* ``qiup-gui-laser-off``: one per emergency laser-off, so it never waits behind a queued command;
+* ``qiup-gui-estimate``: plans the sequence panel's parameters for the duration estimate (newest request only).
 
 The GUI reads everything by polling (``readbacks()``, ``latest_frame``, ``latest_maps``, ``run_status()``,
 ``messages_after()``) on a QTimer; nothing here calls back into Qt.
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.gui.estimator import Answer, LatestRequestWorker
+from app.gui.frame_rate import FrameRateMeter
 from app.gui.preview import PreviewAccumulator, PreviewMaps, preview_maps
 from app.gui.readbacks import Readbacks, from_core, slm_mask_preview
 from app.signals import Latest, LatestValue
@@ -103,6 +106,31 @@ class CoreFrames:
         return item if item is not None and item.seq > seq else None
 
 
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def configured_pupil(bench) -> tuple[tuple[float, float], float]:
+    """((row, col), radius) of the pump on the SLM as configured ([slm] pupil_centre_px / pupil_radius_px);
+    without a configured pupil, the panel's centre and half its shorter side."""
+    world = getattr(bench, "world", None)
+    if world is not None and hasattr(world, "slm_pupil_configured"):
+        return world.slm_pupil_configured(tuple(bench.slm.shape))
+    section = getattr(bench.config.settings, "slm", None)
+    h, w = bench.slm.shape
+    centre = getattr(section, "pupil_centre_px", None) or ((h - 1) / 2, (w - 1) / 2)
+    radius = getattr(section, "pupil_radius_px", None) or min(h, w) / 2
+    return (float(centre[0]), float(centre[1])), float(radius)
+
+
+def _pupil(centre, radius):
+    from app.wavefront.zernike import Pupil
+
+    return Pupil(tuple(centre), float(radius))
+
+
 # ------------------------------------------------------------------------------------ the model
 class BenchModel:
     """One bench and one runner behind worker threads; every public method returns at once."""
@@ -135,12 +163,15 @@ class BenchModel:
         self._emergency_threads: list[threading.Thread] = []
         self._threads = [threading.Thread(target=self._command_loop, name="qiup-gui-commands", daemon=True),
                          threading.Thread(target=self._preview_loop, name="qiup-gui-preview", daemon=True)]
+        self.frame_rate = FrameRateMeter()  # fed by every frame of a run (runner thread)
+        self._estimator = LatestRequestWorker(self._estimate, "qiup-gui-estimate")
 
     # ------------------------------------------------------------------------------ life cycle
     def open(self) -> None:
         """Load the config and connect the bench on the command thread."""
         for t in self._threads:
             t.start()
+        self._estimator.start()
         self.submit("open the bench", self._open)
 
     @property
@@ -195,7 +226,8 @@ class BenchModel:
             if runner is not None and runner.busy:
                 runner.abort("the GUI was closed")
                 runner.wait(20.0)
-            self._stop.set()  # the preview thread ends before the devices close
+            self._stop.set()  # the preview and estimate threads end before the devices close
+            self._estimator.stop()
             for t in self._threads[1:]:
                 if t.is_alive():
                     t.join(5.0)
@@ -272,8 +304,85 @@ class BenchModel:
     def show_flat_slm(self) -> None:
         def show():
             slm = self.bench.slm
-            slm.show(np.zeros(slm.shape))
+            slm.show(np.zeros(slm.shape), label="flat")
         self._device_command("SLM flat mask", show)
+
+    def show_slm_correction_file(self, path: Path) -> None:
+        """Load a correction file and show its composed mask (``compose_mask``), labelled with name and hash."""
+        def show():
+            from app.wavefront.masks import Correction
+
+            from drivers.slm_lut import lut_sha256
+
+            correction = Correction.load(path)
+            self._show_correction(correction, f"{Path(path).name} sha256:{file_sha256(path)[:12]}")
+            active = lut_sha256(self.bench.slm.lut)
+            if correction.lut_sha256 and correction.lut_sha256 != active:
+                self._message("warning", f"SLM: {Path(path).name} was measured with LUT sha256:"
+                              f"{correction.lut_sha256[:12]}, the SLM now uses sha256:{active[:12]}")
+        self._device_command(f"SLM correction {Path(path).name}", show)
+
+    def show_slm_zernike(self, coefficients_rad_rms: dict[int, float]) -> None:
+        """Show Noll modes (rad RMS of SLM phase over the configured pupil, decision 0046) on the SLM."""
+        def show():
+            from app.wavefront.masks import Correction
+
+            slm = self.bench.slm
+            centre, radius = configured_pupil(self.bench)
+            modes = sorted(coefficients_rad_rms)
+            correction = Correction(tuple(modes), tuple(float(coefficients_rad_rms[j]) for j in modes),
+                                    pupil=_pupil(centre, radius), slm_shape=tuple(slm.shape), wavelength_nm=0.0)
+            terms = " ".join(f"Z{j}={coefficients_rad_rms[j]:+.3g}" for j in modes) or "none"
+            self._show_correction(correction, f"Zernike {terms} rad RMS")
+        self._device_command("SLM Zernike correction", show)
+
+    def _show_correction(self, correction, label: str) -> None:
+        from app.wavefront.masks import compose_mask
+
+        slm = self.bench.slm
+        slm.show(compose_mask(tuple(slm.shape), correction=correction), label=label)
+
+    def load_slm_lut(self, path: Path) -> None:
+        """Read a LUT file (``drivers.slm_lut.load_lut``) and make it the SLM's LUT; the mask is shown again."""
+        def load():
+            from drivers.slm_lut import load_lut
+
+            slm = self.bench.slm
+            lut = load_lut(path, max_gray=slm.gray_max)
+            slm.set_lut(lut, name=Path(path).name)
+        self._device_command(f"SLM LUT {Path(path).name}", load)
+
+    # ------------------------------------------------------------------------------ duration estimate
+    def request_estimate(self, sequence: str, params: dict) -> object:
+        """Plan ``params`` off the GUI thread; returns the request's key (compare with ``estimate().key``)."""
+        key = (sequence, repr(sorted(params.items())), self.readbacks_generation())
+        self._estimator.request(key, sequence, dict(params))
+        return key
+
+    def estimate(self) -> Answer | None:
+        """The newest answer: ``value`` a DurationEstimate (or a text for runs without an end), or ``error``."""
+        return self._estimator.result()
+
+    def readbacks_generation(self) -> int:
+        """Changes when something the estimate depends on changed (exposure, ROI, binning, run state)."""
+        bench = self.bench
+        cam = bench.camera.cached_state if bench is not None else None
+        return hash((None if cam is None else (cam.exposure_s, cam.roi, cam.binning), self._status.state))
+
+    def _estimate(self, sequence: str, params: dict):
+        from app.engine.calibration import effective_calibration
+        from app.engine.duration import bench_timing, estimate_duration
+
+        runner, bench = self.runner, self.bench
+        if runner is None or bench is None:
+            raise RuntimeError("the bench is not connected")
+        validated, plan = runner.plan(sequence, params, results_in_memory=sequence == "live")
+        if sequence == "live" and not validated.max_frames:
+            return "live runs until you stop it"
+        cal = effective_calibration(bench.config)
+        timing = bench_timing(bench.readbacks(), self._capabilities, cal.laser_settle_fraction)
+        return estimate_duration(plan, timing, sample_in_um=cal.sample_in_position_um,
+                                 sample_out_um=cal.sample_out_position_um)
 
     # ------------------------------------------------------------------------------ emergency stop
     def emergency_laser_off(self, reason: str = "laser off from the GUI") -> None:
@@ -307,6 +416,7 @@ class BenchModel:
                 path = new_run_path(self.runs_dir, sequence)
             self._accumulator = None if sequence == "live" else PreviewAccumulator(plan)
             self.latest_maps.clear()
+            self.frame_rate.clear()
             self._status = RunStatus("running", sequence, path, frames_total=plan.total_frames())
             try:
                 self.runner.start(sequence, validated, path=path)
@@ -345,6 +455,7 @@ class BenchModel:
         events.error.connect(lambda text: self._message("error", f"run failed: {text}"))
 
     def _on_frame(self, data: np.ndarray, info) -> None:
+        self.frame_rate.add(info.frame_id, info.timestamp_s)
         acc = self._accumulator
         if acc is not None:
             acc.add(data, info)

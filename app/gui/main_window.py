@@ -7,10 +7,11 @@ from pathlib import Path
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from app.gui.bench_model import BenchModel
-from app.gui.device_panels import CameraPanel, LaserPanel, SlmPanel, StagePanel
+from app.gui.device_panels import CameraPanel, LaserPanel, StagePanel
 from app.gui.live_view import LiveView
 from app.gui.maps_view import MapsView
 from app.gui.sequence_panel import SequencePanel
+from app.gui.slm_panel import SlmPanel
 from app.gui.settings import load_settings, save_settings
 
 EMISSION_ON_STYLE = ("background: #d50000; color: white; font-size: 20px; font-weight: bold; padding: 4px 14px;"
