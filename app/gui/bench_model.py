@@ -136,6 +136,7 @@ class BenchModel:
     """One bench and one runner behind worker threads; every public method returns at once."""
 
     PREVIEW_PERIOD_S = 0.15
+    OWN_PERIOD_S = 0.25  # the GUI-only numbers (per-step means, drift) at most this often
 
     def __init__(self, config_path: Path, runs_dir: Path = Path("runs")):
         self.config_path, self.runs_dir = Path(config_path), Path(runs_dir)
@@ -507,8 +508,11 @@ class BenchModel:
 
     def _preview_loop(self) -> None:
         """Publishes the core's newest maps (``runner.latest_maps()``) with what the core does not publish:
-        per-step means and the drift for the fringe-quality meter, from the GUI's own accumulator."""
+        per-step means and the drift for the fringe-quality meter, from the GUI's own accumulator. Those are
+        recomputed at most every ``OWN_PERIOD_S`` (a snapshot copies every step's sums: 32 MB at 1024 x 1024),
+        at once when the stage changes; new core maps are published as soon as they come."""
         seen = None
+        own, own_t, own_version = None, -np.inf, -1
         next_t = time.monotonic()
         while True:  # at most one preview per period, the computing time included
             next_t = max(next_t + self.PREVIEW_PERIOD_S, time.monotonic())
@@ -516,19 +520,28 @@ class BenchModel:
                 return
             runner, acc = self.runner, self._accumulator
             core = runner.latest_maps() if runner is not None else None
-            key = (core.seq if core is not None else 0, acc.version if acc is not None else -1)
-            if key == seen:
-                continue
-            seen = key
+            core_value = core.value if core is not None else None
             try:
-                maps = self._combined_maps(core.value if core is not None else None, acc)
+                if acc is not None and acc.version != own_version and (
+                        time.monotonic() - own_t >= self.OWN_PERIOD_S or own is None or own.frames_per_step < 1
+                        or (core_value is not None and core_value.stage != own.stage)):
+                    own_version, own_t = acc.version, time.monotonic()
+                    own = preview_maps(acc.snapshot(), gain_e_per_adu=None, read_noise_e=None, roi=self.roi,
+                                       fringe_maps=False)
+                elif acc is None:
+                    own, own_version = None, -1
+                key = (core.seq if core is not None else 0, own_version)
+                if key == seen:
+                    continue
+                seen = key
+                maps = self._combined_maps(core_value, acc, own)
             except Exception as exc:  # noqa: BLE001
                 log.error("preview maps failed: %s", exc)
                 continue
             if maps is not None:
                 self.latest_maps.publish(maps)
 
-    def _combined_maps(self, core, acc) -> PreviewMaps | None:
+    def _combined_maps(self, core, acc, own) -> PreviewMaps | None:
         if acc is None:  # the live sequence: the core's rolling maps as they are
             if core is None or core.stage != "live":
                 return None
@@ -536,13 +549,11 @@ class BenchModel:
                                sigma_phase_rad=None, mean_adu=np.zeros_like(core.visibility), step_means_adu=None,
                                step_phases_rad=(), frames_per_step=1, frames_per_step_planned=1,
                                drift_rad_per_s=None, dark_subtracted=True)
-        own = preview_maps(acc.snapshot(), gain_e_per_adu=None, read_noise_e=None, roi=self.roi,
-                           fringe_maps=False)
         if own is None:
             return None
         if core is None or core.stage != own.stage or own.kind in ("dark", "sweep"):
             return own
         sigma = core.sigma_phase_rad
-        if sigma is not None and not np.isfinite(sigma).any():
-            sigma = None  # the camera's gain is unknown: the core's sigma is all NaN
+        if sigma is not None and (not np.isfinite(sigma).any() or own.frames_per_step < 1):
+            sigma = None  # the camera's gain is unknown (the core's sigma is all NaN), or no frame count to scale
         return replace(own, visibility=core.visibility, phase_rad=core.phase_rad, sigma_phase_rad=sigma)

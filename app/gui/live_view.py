@@ -10,6 +10,7 @@ object-plane pixel size is known (else in pixels, labelled so).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 
@@ -26,12 +27,13 @@ HISTOGRAM_PERIOD_MS = 500  # the histogram beside the image
 
 
 def display_step(image_shape: tuple[int, int], widget_px: tuple[float, float]) -> int:
-    """Every k-th pixel suffices when k image pixels fall on one screen pixel (k >= 1)."""
+    """Show every k-th pixel when the widget has fewer pixels than the image spans: k image pixels per screen
+    pixel, rounded up once the widget is 25 % smaller (at most a 1.6x enlargement of the shown pixels)."""
     h, w = image_shape
     wh, ww = widget_px
     if wh <= 0 or ww <= 0:
         return 1
-    return max(1, int(min(h / wh, w / ww)))
+    return max(1, math.ceil(min(h / wh, w / ww) - 0.25))
 
 
 def colormap_lut(name: str) -> np.ndarray:

@@ -15,6 +15,7 @@ from PyQt6 import QtCore, QtWidgets
 from app.engine.params import SEQUENCES, ParameterError, validate_params
 from app.engine.sequence_file import read_sequence_file, savable_params, write_sequence_file
 from app.gui.param_form import ParamForm
+from app.gui.widgets import set_style
 
 STATE_COLOURS = {"idle": "#616161", "running": "#2e7d32", "paused": "#f9a825", "aborting": "#c62828",
                  "done": "#1565c0", "failed": "#c62828"}
@@ -285,7 +286,7 @@ class SequencePanel(QtWidgets.QWidget):
             text += f" - {status.sequence}"
         self.state.setText(text)
         colour = STATE_COLOURS.get(status.state, "#616161")
-        self.state.setStyleSheet(f"background: {colour}; color: white; font-size: 16px; font-weight: bold;"
+        set_style(self.state, f"background: {colour}; color: white; font-size: 16px; font-weight: bold;"
                                  " padding: 4px; border-radius: 4px;")
         connected = self.model.is_open and self.model.bench is not None
         self.start.setEnabled(connected and not status.active)
