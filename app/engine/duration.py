@@ -62,11 +62,12 @@ class DurationEstimate:
     assumptions: tuple[str, ...] = field(default=())
 
     def summary(self) -> str:
-        parts = ", ".join(f"{k} {_short(v)}" for k, v in self.parts_s.items() if v > 0)
-        return f"about {_short(self.total_s)} ({parts})"
+        parts = ", ".join(f"{k} {duration_text(v)}" for k, v in self.parts_s.items() if v > 0)
+        return f"about {duration_text(self.total_s)} ({parts})"
 
 
-def _short(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """'4.2 s', '3 min 05 s', '2 h 07 min'."""
     s = int(round(seconds))
     if s >= 3600:
         return f"{s // 3600} h {s // 60 % 60:02d} min"

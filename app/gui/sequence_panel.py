@@ -29,6 +29,25 @@ def duration_text(seconds: float | None) -> str:
         f"{seconds // 60}:{seconds % 60:02d}"
 
 
+class ProblemLines(QtWidgets.QPlainTextEdit):
+    """Loading problems, one line each, in red; hidden when there are none. A read-only text box (not a
+    wrapped label) so that long lines wrap without overlapping the panel's other rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.setReadOnly(True)
+        self.setStyleSheet("color: #c62828;")
+        self.setMaximumHeight(90)
+        self.hide()
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - the QLabel name the panel uses
+        self.setPlainText(text)
+        self.setVisible(bool(text))
+
+
 class SequencePanel(QtWidgets.QWidget):
     def __init__(self, model, settings, parent=None):
         super().__init__(parent)
@@ -39,10 +58,9 @@ class SequencePanel(QtWidgets.QWidget):
         self.doc.setWordWrap(True)
         self.doc.setStyleSheet("color: #555;")
         self.form = ParamForm()
-        scroll = QtWidgets.QScrollArea()
+        scroll = QtWidgets.QScrollArea()  # the form, the set and file rows and the problems scroll together
         scroll.setWidgetResizable(True)
-        scroll.setWidget(self.form)
-        scroll.setMinimumHeight(260)
+        scroll.setMinimumHeight(200)
         self.setMinimumWidth(340)
         self.start = QtWidgets.QPushButton("Start")
         self.pause = QtWidgets.QPushButton("Pause")
@@ -81,12 +99,8 @@ class SequencePanel(QtWidgets.QWidget):
         self.open_file.clicked.connect(self._pick_open)
         self.save_file = QtWidgets.QPushButton("save sequence file...")
         self.save_file.clicked.connect(self._pick_save)
-        self.notice = QtWidgets.QLabel("")
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("color: #c62828;")
-        self.notice.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.estimate = QtWidgets.QLabel("duration: -")
-        self.estimate.setWordWrap(True)
+        self.notice = ProblemLines()
+        self.estimate = QtWidgets.QLabel("duration: -")  # one line (a wrapped label overlaps in a full dock)
         sets_row = QtWidgets.QHBoxLayout()
         for w in (QtWidgets.QLabel("set"), self.sets, self.load_set, self.delete_set):
             sets_row.addWidget(w)
@@ -103,10 +117,15 @@ class SequencePanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.doc)
+        content = QtWidgets.QWidget()
+        inner = QtWidgets.QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.form)
+        for row in (sets_row, save_row, file_row):
+            inner.addLayout(row)
+        inner.addStretch(1)
+        scroll.setWidget(content)
         layout.addWidget(scroll, 3)
-        layout.addLayout(sets_row)
-        layout.addLayout(save_row)
-        layout.addLayout(file_row)
         layout.addWidget(self.notice)
         layout.addWidget(self.estimate)
         layout.addLayout(buttons)
@@ -145,7 +164,6 @@ class SequencePanel(QtWidgets.QWidget):
     def _problems(self, text: str) -> None:
         """Loading problems, one line each (no dialog); '' clears them."""
         self.notice.setText(text)
-        self.notice.setVisible(bool(text))
 
     def _fill_sets(self, current: str = "") -> None:
         self.sets.clear()
@@ -253,7 +271,7 @@ class SequencePanel(QtWidgets.QWidget):
             self.estimate.setText("duration: estimating ...")
             return
         if answer.error:
-            self.estimate.setText("duration: - (" + answer.error.splitlines()[0].removeprefix(f"{self.form.sequence}: ")
+            self.estimate.setText("duration: - (" + answer.error.splitlines()[0].removeprefix(f"{self.form.sequence}: ")[:70]
                                   + ")")
             self.estimate.setToolTip(answer.error)
         elif isinstance(answer.value, str):
@@ -261,8 +279,8 @@ class SequencePanel(QtWidgets.QWidget):
             self.estimate.setToolTip("")
         else:
             est = answer.value
-            self.estimate.setText(f"duration: {est.summary()}; {est.frames} frames")
-            self.estimate.setToolTip("assumes: " + "\n".join(est.assumptions) +
+            self.estimate.setText(f"duration: about {duration_text(est.total_s)} ({est.frames} frames)")
+            self.estimate.setToolTip(est.summary() + "\nassumes: " + "\n".join(est.assumptions) +
                                      "\nnot counted: computing results, suspensions, pauses, frames a "
                                      "free-running camera drops after a move")
 

@@ -77,9 +77,9 @@ class SlmPanel(Panel):
         for b in (self.open_correction, self.open_lut, self.flat):
             files.addWidget(b)
         self.form.addRow("SLM pixels", self.shape)
-        self.form.addRow("current mask (0 ... 2 pi)", self.view)
         self.form.addRow("active mask", self.active)
         self.form.addRow("LUT", self.lut)
+        self.form.addRow("current mask (0 ... 2 pi)", self.view)
         self.form.addRow("Zernike", zernike)
         self.form.addRow(files)
         self.form.addRow(self.notice)

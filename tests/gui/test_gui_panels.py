@@ -116,7 +116,7 @@ def test_the_duration_estimate_is_shown_before_start_and_matches_the_run(make_wi
     panel.sequence.setCurrentText("phase-stepping")
     _fill(panel.form, frames_per_step="3", dark_frames="4")
     panel.request_estimate()
-    wait_until(qtbot, lambda: panel.estimate.text().startswith("duration: about"), what="the estimate")
+    wait_until(qtbot, lambda: panel.estimate.text().startswith("duration: about "), what="the estimate")
     estimate = model.estimate().value
     assert f"{estimate.frames} frames" in panel.estimate.text() and estimate.frames == 4 + 2 * 4 * 3
     assert "frame period" in panel.estimate.toolTip()
