@@ -168,3 +168,18 @@ def estimate_duration(plan, timing: BenchTiming, *, sample_in_um: float | None =
         t += step_s + frames_s
     return DurationEstimate(total_s=t, parts_s=parts, frames=plan.total_frames(), frame_period_s=period,
                             assumptions=tuple(assumptions))
+
+
+def estimate_for_bench(runner, capabilities: dict, sequence: str, params):
+    """Plan ``params`` on ``runner``'s bench and estimate from its cached state (no device I/O); a text for a
+    live sequence without a frame limit. ParameterError for parameters the bench cannot run."""
+    from app.engine.calibration import effective_calibration
+
+    bench = runner.bench
+    validated, plan = runner.plan(sequence, params, results_in_memory=sequence == "live")
+    if sequence == "live" and not validated.max_frames:
+        return "live runs until you stop it"
+    cal = effective_calibration(bench.config)
+    timing = bench_timing(bench.readbacks(), capabilities, cal.laser_settle_fraction)
+    return estimate_duration(plan, timing, sample_in_um=cal.sample_in_position_um,
+                             sample_out_um=cal.sample_out_position_um)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.gui import slm_commands
 from app.gui.estimator import Answer, LatestRequestWorker
 from app.gui.frame_rate import FrameRateMeter
 from app.gui.preview import PreviewAccumulator, PreviewMaps, preview_maps
@@ -104,31 +105,6 @@ class CoreFrames:
     def get_newer(self, seq: int) -> Latest[FrameSnapshot] | None:
         item = self.get()
         return item if item is not None and item.seq > seq else None
-
-
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def configured_pupil(bench) -> tuple[tuple[float, float], float]:
-    """((row, col), radius) of the pump on the SLM as configured ([slm] pupil_centre_px / pupil_radius_px);
-    without a configured pupil, the panel's centre and half its shorter side."""
-    world = getattr(bench, "world", None)
-    if world is not None and hasattr(world, "slm_pupil_configured"):
-        return world.slm_pupil_configured(tuple(bench.slm.shape))
-    section = getattr(bench.config.settings, "slm", None)
-    h, w = bench.slm.shape
-    centre = getattr(section, "pupil_centre_px", None) or ((h - 1) / 2, (w - 1) / 2)
-    radius = getattr(section, "pupil_radius_px", None) or min(h, w) / 2
-    return (float(centre[0]), float(centre[1])), float(radius)
-
-
-def _pupil(centre, radius):
-    from app.wavefront.zernike import Pupil
-
-    return Pupil(tuple(centre), float(radius))
 
 
 # ------------------------------------------------------------------------------------ the model
@@ -311,47 +287,18 @@ class BenchModel:
     def show_slm_correction_file(self, path: Path) -> None:
         """Load a correction file and show its composed mask (``compose_mask``), labelled with name and hash."""
         def show():
-            from app.wavefront.masks import Correction
-
-            from drivers.slm_lut import lut_sha256
-
-            correction = Correction.load(path)
-            self._show_correction(correction, f"{Path(path).name} sha256:{file_sha256(path)[:12]}")
-            active = lut_sha256(self.bench.slm.lut)
-            if correction.lut_sha256 and correction.lut_sha256 != active:
-                self._message("warning", f"SLM: {Path(path).name} was measured with LUT sha256:"
-                              f"{correction.lut_sha256[:12]}, the SLM now uses sha256:{active[:12]}")
+            warning = slm_commands.show_correction_file(self.bench, Path(path))
+            if warning:
+                self._message("warning", warning)
         self._device_command(f"SLM correction {Path(path).name}", show)
 
     def show_slm_zernike(self, coefficients_rad_rms: dict[int, float]) -> None:
         """Show Noll modes (rad RMS of SLM phase over the configured pupil, decision 0046) on the SLM."""
-        def show():
-            from app.wavefront.masks import Correction
-
-            slm = self.bench.slm
-            centre, radius = configured_pupil(self.bench)
-            modes = sorted(coefficients_rad_rms)
-            correction = Correction(tuple(modes), tuple(float(coefficients_rad_rms[j]) for j in modes),
-                                    pupil=_pupil(centre, radius), slm_shape=tuple(slm.shape), wavelength_nm=0.0)
-            terms = " ".join(f"Z{j}={coefficients_rad_rms[j]:+.3g}" for j in modes) or "none"
-            self._show_correction(correction, f"Zernike {terms} rad RMS")
-        self._device_command("SLM Zernike correction", show)
-
-    def _show_correction(self, correction, label: str) -> None:
-        from app.wavefront.masks import compose_mask
-
-        slm = self.bench.slm
-        slm.show(compose_mask(tuple(slm.shape), correction=correction), label=label)
+        self._device_command("SLM Zernike correction", lambda: slm_commands.show_zernike(self.bench, coefficients_rad_rms))
 
     def load_slm_lut(self, path: Path) -> None:
         """Read a LUT file (``drivers.slm_lut.load_lut``) and make it the SLM's LUT; the mask is shown again."""
-        def load():
-            from drivers.slm_lut import load_lut
-
-            slm = self.bench.slm
-            lut = load_lut(path, max_gray=slm.gray_max)
-            slm.set_lut(lut, name=Path(path).name)
-        self._device_command(f"SLM LUT {Path(path).name}", load)
+        self._device_command(f"SLM LUT {Path(path).name}", lambda: slm_commands.load_lut_file(self.bench, Path(path)))
 
     # ------------------------------------------------------------------------------ duration estimate
     def request_estimate(self, sequence: str, params: dict) -> object:
@@ -371,19 +318,11 @@ class BenchModel:
         return hash((None if cam is None else (cam.exposure_s, cam.roi, cam.binning), self._status.state))
 
     def _estimate(self, sequence: str, params: dict):
-        from app.engine.calibration import effective_calibration
-        from app.engine.duration import bench_timing, estimate_duration
+        from app.engine.duration import estimate_for_bench
 
-        runner, bench = self.runner, self.bench
-        if runner is None or bench is None:
+        if self.runner is None or self.bench is None:
             raise RuntimeError("the bench is not connected")
-        validated, plan = runner.plan(sequence, params, results_in_memory=sequence == "live")
-        if sequence == "live" and not validated.max_frames:
-            return "live runs until you stop it"
-        cal = effective_calibration(bench.config)
-        timing = bench_timing(bench.readbacks(), self._capabilities, cal.laser_settle_fraction)
-        return estimate_duration(plan, timing, sample_in_um=cal.sample_in_position_um,
-                                 sample_out_um=cal.sample_out_position_um)
+        return estimate_for_bench(self.runner, self._capabilities, sequence, params)
 
     # ------------------------------------------------------------------------------ emergency stop
     def emergency_laser_off(self, reason: str = "laser off from the GUI") -> None:
