@@ -7,6 +7,7 @@ Kept free of Qt so it can be tested and reused without a display.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,14 @@ def linear_lut(levels: int = 256) -> np.ndarray:
     return np.arange(levels, dtype=np.uint8) if levels <= 256 else np.linspace(0, 255, levels).astype(np.uint8)
 
 
-def load_lut(path: str | Path) -> np.ndarray:
-    """Read a LUT file; ValueError naming the file and line for anything that is not a gray level."""
+def lut_sha256(lut: np.ndarray) -> str:
+    """The LUT's identity: sha256 of its entries as little-endian uint16 (what LUT files and corrections record)."""
+    return hashlib.sha256(np.asarray(lut).astype("<u2").tobytes()).hexdigest()
+
+
+def load_lut(path: str | Path, max_gray: int = 255) -> np.ndarray:
+    """Read a LUT file (gray levels 0..``max_gray``: 255 for 8-bit panels, 1023 for 10-bit); uint8 when
+    ``max_gray`` <= 255, else uint16. ValueError naming the file and line for anything that is not a gray level."""
     path = Path(path)
     values: list[int] = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -31,12 +38,12 @@ def load_lut(path: str | Path) -> np.ndarray:
             gray = int(float(fields[-1]))
         except ValueError:
             raise ValueError(f"{path}:{number}: expected a gray level, got {raw.strip()!r}") from None
-        if not 0 <= gray <= 255:
-            raise ValueError(f"{path}:{number}: gray level {gray} is outside 0..255")
+        if not 0 <= gray <= max_gray:
+            raise ValueError(f"{path}:{number}: gray level {gray} is outside 0..{max_gray}")
         values.append(gray)
     if len(values) < 2:
         raise ValueError(f"{path}: a LUT needs at least 2 entries, found {len(values)}")
-    return np.asarray(values, dtype=np.uint8)
+    return np.asarray(values, dtype=np.uint8 if max_gray <= 255 else np.uint16)
 
 
 def wrap_phase(phase_rad: np.ndarray) -> np.ndarray:

@@ -46,8 +46,11 @@ def test_capabilities_are_typed_and_need_no_io():
         caps = bench.capabilities()
         assert {name: dev.faults.calls for name, dev in bench.devices().items()} == calls_before
     assert caps["laser"] == LaserCapabilities(power_range_w=(0.0, 0.2), has_interlock_readout=True,
-                                              has_fault_readout=False)
+                                              has_fault_readout=False, power_ramp_time_s=0.3,
+                                              power_ramp_shape="exponential")  # [laser] power_ramp_time_s
     assert type(caps["delay_stage"]) is StageCapabilities and caps["delay_stage"].closed_loop
+    # the simulated delay stage's defaults (velocity_um_per_s, settle_time_s): timing for duration estimates
+    assert (caps["delay_stage"].velocity_per_s, caps["delay_stage"].settle_time_s) == (1000.0, 0.01)
     assert caps["phase_piezo"].unit == "V" and not caps["phase_piezo"].has_stop
     assert type(caps["camera"]) is CameraCapabilities and caps["camera"].binning_values == (1, 2, 4)
     assert type(caps["slm"]) is SlmCapabilities and caps["slm"].levels == 256

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 from app.config import DEFAULT_CONFIG_PATH
@@ -46,6 +45,8 @@ def handle(args) -> int:
             from app.cli import CliError
 
             raise CliError("--param applies to --sequence; put the parameters in the sequence file instead")
+        from app.engine.sequence_file import read_sequence_file
+
         results = _run_all(args.config, read_sequence_file(args.sequence_file), args.out, sys.stdout, formats)
     else:
         results = _run_all(args.config, [(args.sequence, _validated_pairs(args.sequence, args.param))], args.out,
@@ -53,35 +54,10 @@ def handle(args) -> int:
     return 0 if results and all(r.status == "complete" for r in results) else 1
 
 
-def read_sequence_file(path: Path) -> list[tuple[str, dict]]:
-    """``[[sequence]]`` tables -> [(name, parameters)], every one validated (ParameterError otherwise)."""
-    from app.config.loader import read_text_file
-    from app.engine.params import ParameterError, validate_params
-
-    text = read_text_file(path, "sequence file", ParameterError)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{path}: not valid TOML: {exc}") from None
-    tables = data.get("sequence")
-    if not isinstance(tables, list) or not tables or set(data) - {"sequence"}:
-        raise ParameterError(f"{path}: expected one or more [[sequence]] tables and nothing else")
-    items = []
-    for i, table in enumerate(tables, 1):
-        table = dict(table)
-        name = table.pop("name", None)
-        if name is None:
-            raise ParameterError(f"{path}: sequence #{i} has no name")
-        try:
-            validate_params(name, table)
-        except ParameterError as exc:
-            raise ParameterError(f"{path}: sequence #{i}: {exc}") from None
-        items.append((name, table))
-    return items
-
-
 def run_sequence_file(config_path: Path, sequence_file: Path, out_dir: Path, *, stream=None,
                       figures: tuple[str, ...] = ("png",)) -> list[Path | None]:
+    from app.engine.sequence_file import read_sequence_file
+
     items = read_sequence_file(sequence_file)
     return [r.path for r in _run_all(config_path, items, out_dir, stream or sys.stdout, figures)]
 

@@ -8,7 +8,8 @@ aborts a run when the laser is switched off from outside it. Threads it runs, no
 
 * ``qiup-gui-commands``: opens and closes the bench, runs commands in order (jog, set, start a run);
 * ``qiup-gui-preview``: adds the GUI-only numbers (per-step means, drift) to the core's maps at <= 7 Hz;
-* ``qiup-gui-laser-off``: one per emergency laser-off, so it never waits behind a queued command.
+* ``qiup-gui-laser-off``: one per emergency laser-off, so it never waits behind a queued command;
+* ``qiup-gui-estimate``: plans the sequence panel's parameters for the duration estimate (newest request only).
 
 The GUI reads everything by polling (``readbacks()``, ``latest_frame``, ``latest_maps``, ``run_status()``,
 ``messages_after()``) on a QTimer; nothing here calls back into Qt.
@@ -28,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.gui import slm_commands
+from app.gui.estimator import Answer, LatestRequestWorker
+from app.gui.frame_rate import FrameRateMeter
 from app.gui.preview import PreviewAccumulator, PreviewMaps, preview_maps
 from app.gui.readbacks import Readbacks, from_core, slm_mask_preview
 from app.signals import Latest, LatestValue
@@ -108,6 +112,7 @@ class BenchModel:
     """One bench and one runner behind worker threads; every public method returns at once."""
 
     PREVIEW_PERIOD_S = 0.15
+    OWN_PERIOD_S = 0.25  # the GUI-only numbers (per-step means, drift) at most this often
 
     def __init__(self, config_path: Path, runs_dir: Path = Path("runs")):
         self.config_path, self.runs_dir = Path(config_path), Path(runs_dir)
@@ -135,12 +140,15 @@ class BenchModel:
         self._emergency_threads: list[threading.Thread] = []
         self._threads = [threading.Thread(target=self._command_loop, name="qiup-gui-commands", daemon=True),
                          threading.Thread(target=self._preview_loop, name="qiup-gui-preview", daemon=True)]
+        self.frame_rate = FrameRateMeter()  # fed by every frame of a run (runner thread)
+        self._estimator = LatestRequestWorker(self._estimate, "qiup-gui-estimate")
 
     # ------------------------------------------------------------------------------ life cycle
     def open(self) -> None:
         """Load the config and connect the bench on the command thread."""
         for t in self._threads:
             t.start()
+        self._estimator.start()
         self.submit("open the bench", self._open)
 
     @property
@@ -195,7 +203,8 @@ class BenchModel:
             if runner is not None and runner.busy:
                 runner.abort("the GUI was closed")
                 runner.wait(20.0)
-            self._stop.set()  # the preview thread ends before the devices close
+            self._stop.set()  # the preview and estimate threads end before the devices close
+            self._estimator.stop()
             for t in self._threads[1:]:
                 if t.is_alive():
                     t.join(5.0)
@@ -272,8 +281,48 @@ class BenchModel:
     def show_flat_slm(self) -> None:
         def show():
             slm = self.bench.slm
-            slm.show(np.zeros(slm.shape))
+            slm.show(np.zeros(slm.shape), label="flat")
         self._device_command("SLM flat mask", show)
+
+    def show_slm_correction_file(self, path: Path) -> None:
+        """Load a correction file and show its composed mask (``compose_mask``), labelled with name and hash."""
+        def show():
+            warning = slm_commands.show_correction_file(self.bench, Path(path))
+            if warning:
+                self._message("warning", warning)
+        self._device_command(f"SLM correction {Path(path).name}", show)
+
+    def show_slm_zernike(self, coefficients_rad_rms: dict[int, float]) -> None:
+        """Show Noll modes (rad RMS of SLM phase over the configured pupil, decision 0046) on the SLM."""
+        self._device_command("SLM Zernike correction", lambda: slm_commands.show_zernike(self.bench, coefficients_rad_rms))
+
+    def load_slm_lut(self, path: Path) -> None:
+        """Read a LUT file (``drivers.slm_lut.load_lut``) and make it the SLM's LUT; the mask is shown again."""
+        self._device_command(f"SLM LUT {Path(path).name}", lambda: slm_commands.load_lut_file(self.bench, Path(path)))
+
+    # ------------------------------------------------------------------------------ duration estimate
+    def request_estimate(self, sequence: str, params: dict) -> object:
+        """Plan ``params`` off the GUI thread; returns the request's key (compare with ``estimate().key``)."""
+        key = (sequence, repr(sorted(params.items())), self.readbacks_generation())
+        self._estimator.request(key, sequence, dict(params))
+        return key
+
+    def estimate(self) -> Answer | None:
+        """The newest answer: ``value`` a DurationEstimate (or a text for runs without an end), or ``error``."""
+        return self._estimator.result()
+
+    def readbacks_generation(self) -> int:
+        """Changes when something the estimate depends on changed (exposure, ROI, binning, run state)."""
+        bench = self.bench
+        cam = bench.camera.cached_state if bench is not None else None
+        return hash((None if cam is None else (cam.exposure_s, cam.roi, cam.binning), self._status.state))
+
+    def _estimate(self, sequence: str, params: dict):
+        from app.engine.duration import estimate_for_bench
+
+        if self.runner is None or self.bench is None:
+            raise RuntimeError("the bench is not connected")
+        return estimate_for_bench(self.runner, self._capabilities, sequence, params)
 
     # ------------------------------------------------------------------------------ emergency stop
     def emergency_laser_off(self, reason: str = "laser off from the GUI") -> None:
@@ -307,6 +356,7 @@ class BenchModel:
                 path = new_run_path(self.runs_dir, sequence)
             self._accumulator = None if sequence == "live" else PreviewAccumulator(plan)
             self.latest_maps.clear()
+            self.frame_rate.clear()
             self._status = RunStatus("running", sequence, path, frames_total=plan.total_frames())
             try:
                 self.runner.start(sequence, validated, path=path)
@@ -345,6 +395,7 @@ class BenchModel:
         events.error.connect(lambda text: self._message("error", f"run failed: {text}"))
 
     def _on_frame(self, data: np.ndarray, info) -> None:
+        self.frame_rate.add(info.frame_id, info.timestamp_s)
         acc = self._accumulator
         if acc is not None:
             acc.add(data, info)
@@ -396,8 +447,11 @@ class BenchModel:
 
     def _preview_loop(self) -> None:
         """Publishes the core's newest maps (``runner.latest_maps()``) with what the core does not publish:
-        per-step means and the drift for the fringe-quality meter, from the GUI's own accumulator."""
+        per-step means and the drift for the fringe-quality meter, from the GUI's own accumulator. Those are
+        recomputed at most every ``OWN_PERIOD_S`` (a snapshot copies every step's sums: 32 MB at 1024 x 1024),
+        at once when the stage changes; new core maps are published as soon as they come."""
         seen = None
+        own, own_t, own_version = None, -np.inf, -1
         next_t = time.monotonic()
         while True:  # at most one preview per period, the computing time included
             next_t = max(next_t + self.PREVIEW_PERIOD_S, time.monotonic())
@@ -405,19 +459,28 @@ class BenchModel:
                 return
             runner, acc = self.runner, self._accumulator
             core = runner.latest_maps() if runner is not None else None
-            key = (core.seq if core is not None else 0, acc.version if acc is not None else -1)
-            if key == seen:
-                continue
-            seen = key
+            core_value = core.value if core is not None else None
             try:
-                maps = self._combined_maps(core.value if core is not None else None, acc)
+                if acc is not None and acc.version != own_version and (
+                        time.monotonic() - own_t >= self.OWN_PERIOD_S or own is None or own.frames_per_step < 1
+                        or (core_value is not None and core_value.stage != own.stage)):
+                    own_version, own_t = acc.version, time.monotonic()
+                    own = preview_maps(acc.snapshot(), gain_e_per_adu=None, read_noise_e=None, roi=self.roi,
+                                       fringe_maps=False)
+                elif acc is None:
+                    own, own_version = None, -1
+                key = (core.seq if core is not None else 0, own_version)
+                if key == seen:
+                    continue
+                seen = key
+                maps = self._combined_maps(core_value, acc, own)
             except Exception as exc:  # noqa: BLE001
                 log.error("preview maps failed: %s", exc)
                 continue
             if maps is not None:
                 self.latest_maps.publish(maps)
 
-    def _combined_maps(self, core, acc) -> PreviewMaps | None:
+    def _combined_maps(self, core, acc, own) -> PreviewMaps | None:
         if acc is None:  # the live sequence: the core's rolling maps as they are
             if core is None or core.stage != "live":
                 return None
@@ -425,13 +488,11 @@ class BenchModel:
                                sigma_phase_rad=None, mean_adu=np.zeros_like(core.visibility), step_means_adu=None,
                                step_phases_rad=(), frames_per_step=1, frames_per_step_planned=1,
                                drift_rad_per_s=None, dark_subtracted=True)
-        own = preview_maps(acc.snapshot(), gain_e_per_adu=None, read_noise_e=None, roi=self.roi,
-                           fringe_maps=False)
         if own is None:
             return None
         if core is None or core.stage != own.stage or own.kind in ("dark", "sweep"):
             return own
         sigma = core.sigma_phase_rad
-        if sigma is not None and not np.isfinite(sigma).any():
-            sigma = None  # the camera's gain is unknown: the core's sigma is all NaN
+        if sigma is not None and (not np.isfinite(sigma).any() or own.frames_per_step < 1):
+            sigma = None  # the camera's gain is unknown (the core's sigma is all NaN), or no frame count to scale
         return replace(own, visibility=core.visibility, phase_rad=core.phase_rad, sigma_phase_rad=sigma)

@@ -6,8 +6,6 @@ by the model (BenchBusy naming the run), and the refusal is shown in the panel.
 
 from __future__ import annotations
 
-import numpy as np
-import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 
@@ -15,7 +13,7 @@ def _fmt(value, spec: str, unit: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{(' ' + unit) if unit else ''}"
 
 
-class _Panel(QtWidgets.QWidget):
+class Panel(QtWidgets.QWidget):
     """A form of readbacks plus a line for the last refusal or error of this panel's commands."""
 
     def __init__(self, model, parent=None):
@@ -40,7 +38,7 @@ class _Panel(QtWidgets.QWidget):
         pass
 
 
-class LaserPanel(_Panel):
+class LaserPanel(Panel):
     def __init__(self, model, parent=None):
         super().__init__(model, parent)
         self.emission = QtWidgets.QLabel("-")
@@ -88,7 +86,8 @@ class LaserPanel(_Panel):
         self.emission.setText("ON" if state.emission else ("off" if state.emission is False else "unknown"))
         self.setpoint.setText(_fmt(state.setpoint_w and state.setpoint_w * 1e3, ".2f", "mW"))
         self.measured.setText(_fmt(None if state.measured_w is None else state.measured_w * 1e3, ".2f", "mW"))
-        self.interlock.setText({True: "closed (emission allowed)", False: "OPEN: emission blocked",
+        self.interlock.setText("not reported by this laser" if not state.has_interlock_readout else
+                               {True: "closed (emission allowed)", False: "OPEN: emission blocked",
                                 None: "unknown"}[state.interlock_closed])
         if state.limits_w and not self._limits_set:
             self.power.setRange(state.limits_w[0] * 1e3, state.limits_w[1] * 1e3)
@@ -103,13 +102,14 @@ class LaserPanel(_Panel):
         self.on.setToolTip(tip)
 
 
-class StagePanel(_Panel):
+class StagePanel(Panel):
     """Position, limits, absolute move, jog +/- by a step, stop (when the device can)."""
 
     def __init__(self, model, role: str, parent=None):
         super().__init__(model, parent)
         self.role = role
         self.position = QtWidgets.QLabel("-")
+        self.target_rb = QtWidgets.QLabel("-")
         self.limits = QtWidgets.QLabel("-")
         self.target = QtWidgets.QDoubleSpinBox()
         self.target.setDecimals(3)
@@ -135,6 +135,7 @@ class StagePanel(_Panel):
         for w in (self.minus, self.step, self.plus, self.stop):
             jog.addWidget(w)
         self.form.addRow("position", self.position)
+        self.form.addRow("target", self.target_rb)
         self.form.addRow("limits", self.limits)
         self.form.addRow("move to", move)
         self.form.addRow("jog step", jog)
@@ -153,10 +154,13 @@ class StagePanel(_Panel):
             for box in (self.target, self.step):
                 box.setSuffix(f" {state.unit}")
         self.position.setText(_fmt(state.position, ".3f", state.unit))
+        self.target_rb.setText(_fmt(state.target, ".3f", state.unit) + ("  (moving)" if state.moving else ""))
         if state.limits:
             self.limits.setText(f"{state.limits[0]:g} ... {state.limits[1]:g} {state.unit}")
+            for box in (self.target,):
+                box.setRange(*state.limits)
         self.stop.setEnabled(state.can_stop)
-        self.stop.setToolTip("" if state.can_stop else "this device's contract has no stop() (core issue 9 adds it)")
+        self.stop.setToolTip("" if state.can_stop else "this stage cannot stop a move (its moves are immediate)")
         if state.error:
             self.notice.setText(f"{self.role}: {state.error}")
         busy = self.model.run_status()
@@ -165,7 +169,7 @@ class StagePanel(_Panel):
             b.setToolTip(tip)
 
 
-class CameraPanel(_Panel):
+class CameraPanel(Panel):
     def __init__(self, model, parent=None):
         super().__init__(model, parent)
         self.exposure_rb = QtWidgets.QLabel("-")
@@ -173,6 +177,8 @@ class CameraPanel(_Panel):
         self.binning_rb = QtWidgets.QLabel("-")
         self.trigger_rb = QtWidgets.QLabel("-")
         self.temperature = QtWidgets.QLabel("-")
+        self.rate = QtWidgets.QLabel("-")
+        self.rate.setWordWrap(True)
         self.exposure = QtWidgets.QDoubleSpinBox()
         self.exposure.setSuffix(" ms")
         self.exposure.setDecimals(3)
@@ -183,7 +189,6 @@ class CameraPanel(_Panel):
         self.binning = QtWidgets.QComboBox()
         self.binning.activated.connect(lambda _i: model.set_binning(int(self.binning.currentText())))
         self.trigger = QtWidgets.QComboBox()
-        self.trigger.addItems(["free_run", "software"])
         self.trigger.activated.connect(lambda _i: model.set_trigger(self.trigger.currentText()))
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.exposure)
@@ -200,6 +205,7 @@ class CameraPanel(_Panel):
         self.set_roi.clicked.connect(lambda: model.set_camera_roi(*(b.value() for b in self.roi_boxes)))
         roi_row.addWidget(self.set_roi, 0, 2, 2, 1)
         self._roi_shown = None
+        self.form.addRow("frame rate", self.rate)
         self.form.addRow("exposure (readback)", self.exposure_rb)
         self.form.addRow("new exposure", row)
         self.form.addRow("ROI (sensor px)", self.roi)
@@ -210,13 +216,45 @@ class CameraPanel(_Panel):
         self.form.addRow("set trigger", self.trigger)
         self.form.addRow("sensor temperature", self.temperature)
         self.form.addRow(self.notice)
-        self._choices = None
+        self._choices = self._modes = self._range = None
+
+    def rate_text(self, state) -> str:
+        """The camera's own reported rate and the rate measured from the frames of the current run."""
+        camera_hz, arrival_hz = self.model.frame_rate.rates_hz()
+        parts = [f"camera reports {state.frame_rate_hz:.2f} fps" if state.frame_rate_hz else "camera reports none"]
+        if camera_hz is not None:
+            parts.append(f"measured {camera_hz:.2f} fps (frame timestamps), {arrival_hz:.1f} fps arriving")
+        else:
+            parts.append("measured: no frames (the rate is measured during a run)")
+        return "; ".join(parts)
+
+    def _apply_capabilities(self, state) -> None:
+        """Ranges and choices from the capability record; controls the camera cannot use are greyed out."""
+        if self._modes != state.trigger_modes:
+            self._modes = state.trigger_modes
+            self.trigger.clear()
+            self.trigger.addItems(list(state.trigger_modes))
+            self.trigger.setEnabled(len(state.trigger_modes) > 1)
+            self.trigger.setToolTip("" if len(state.trigger_modes) > 1 else "this camera has one trigger mode")
+        if state.exposure_range_s and self._range != state.exposure_range_s:
+            self._range = state.exposure_range_s
+            lo, hi = state.exposure_range_s
+            self.exposure.setRange(max(lo * 1e3, 0.001), min(hi * 1e3, 3_600_000.0))
+            self.exposure.setToolTip(f"{lo * 1e3:g} ... {hi * 1e3:g} ms")
+        if self._choices != state.binning_choices:
+            self._choices = state.binning_choices
+            self.binning.clear()
+            self.binning.addItems([str(b) for b in state.binning_choices])
+            self.binning.setEnabled(len(state.binning_choices) > 1)
+            self.binning.setToolTip("" if len(state.binning_choices) > 1 else "this camera does not bin")
 
     def refresh(self) -> None:
         self._show_refusals(("camera",))
         state = self.model.readbacks().camera
         if state is None:
             return
+        self._apply_capabilities(state)
+        self.rate.setText(self.rate_text(state))
         self.exposure_rb.setText(_fmt(None if state.exposure_s is None else state.exposure_s * 1e3, ".3f", "ms"))
         if state.roi:
             x, y, w, h = state.roi
@@ -228,49 +266,8 @@ class CameraPanel(_Panel):
                     box.setValue(value)
         self.binning_rb.setText(_fmt(state.binning, "d"))
         self.trigger_rb.setText(state.trigger or "-")
-        self.temperature.setText(_fmt(state.temperature_c, ".1f", "degC") if state.temperature_c is not None
+        self.temperature.setText(_fmt(state.temperature_c, ".1f", "degC")
+                                 if state.has_temperature and state.temperature_c is not None
                                  else "not reported by this camera")
-        if self._choices != state.binning_choices:
-            self._choices = state.binning_choices
-            self.binning.clear()
-            self.binning.addItems([str(b) for b in state.binning_choices])
-            self.binning.setEnabled(len(state.binning_choices) > 1)
-            self.binning.setToolTip("" if len(state.binning_choices) > 1 else "this camera does not bin")
         if state.error:
             self.notice.setText(f"camera: {state.error}")
-
-
-class SlmPanel(_Panel):
-    def __init__(self, model, parent=None):
-        super().__init__(model, parent)
-        self.shape = QtWidgets.QLabel("-")
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumHeight(120)
-        self.plot = self.view.addPlot()
-        self.plot.setAspectLocked(True)
-        self.plot.hideAxis("bottom")
-        self.plot.hideAxis("left")
-        self.plot.invertY(True)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLookupTable(pg.colormap.get("CET-C1").getLookupTable(nPts=256, alpha=False))
-        self.plot.addItem(self.image)
-        self.flat = QtWidgets.QPushButton("show flat mask")
-        self.flat.clicked.connect(model.show_flat_slm)
-        self.form.addRow("SLM pixels", self.shape)
-        self.form.addRow("current mask (0 ... 2 pi)", self.view)
-        self.form.addRow(self.flat)
-        self.form.addRow(self.notice)
-        self._time = None
-
-    def refresh(self) -> None:
-        self._show_refusals(("SLM",))
-        state = self.model.readbacks().slm
-        if state is None or state.time_s == self._time:
-            return
-        self._time = state.time_s
-        if state.shape:
-            self.shape.setText(f"{state.shape[1]} x {state.shape[0]}")
-        if state.mask_preview_rad is not None:
-            self.image.setImage(np.asarray(state.mask_preview_rad), autoLevels=False, levels=(0.0, 2 * np.pi))
-        if state.error:
-            self.notice.setText(f"SLM: {state.error}")

@@ -1,13 +1,16 @@
 """The live camera image: latest frame only, repainted on a timer, on pyqtgraph's fast path.
 
 Fast path: the frame goes in as contiguous uint16 with fixed levels and a 256-entry uint8 LUT (no
-autoscaling per frame). Also: histogram/levels, colormap, saturation overlay, a movable ROI with mean,
+autoscaling per frame), decimated to the widget's resolution when the widget is smaller than the image
+(every k-th pixel: a strided view, one small copy); auto levels, the histogram, the ROI numbers and the
+line profile are computed on subsamples at bounded rates, never for every frame. Also: histogram/levels, colormap, saturation overlay, a movable ROI with mean,
 std and fringe contrast, a line profile, the display frame rate, and axes in um on the sample when the
 object-plane pixel size is known (else in pixels, labelled so).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 
@@ -18,6 +21,19 @@ from PyQt6 import QtCore, QtWidgets
 from app.gui.preview import finite_mean, roi_visibility
 
 COLORMAPS = ("gray", "viridis", "inferno", "magma", "CET-L3")
+LEVELS_PERIOD_S = 0.5  # auto levels at most this often (percentiles of a 1/64 subsample)
+STATS_PERIOD_S = 0.1  # ROI numbers and line profile at most this often
+HISTOGRAM_PERIOD_MS = 500  # the histogram beside the image
+
+
+def display_step(image_shape: tuple[int, int], widget_px: tuple[float, float]) -> int:
+    """Show every k-th pixel when the widget has fewer pixels than the image spans: k image pixels per screen
+    pixel, rounded up once the widget is 25 % smaller (at most a 1.6x enlargement of the shown pixels)."""
+    h, w = image_shape
+    wh, ww = widget_px
+    if wh <= 0 or ww <= 0:
+        return 1
+    return max(1, math.ceil(min(h / wh, w / ww) - 0.25))
 
 
 def colormap_lut(name: str) -> np.ndarray:
@@ -43,6 +59,11 @@ class LiveView(QtWidgets.QWidget):
         self._stage = ""
         self._paint_times: deque[float] = deque(maxlen=60)
         self.displayed_frames = 0
+        self._next_levels_s = self._next_stats_s = 0.0
+        self._display_shape: tuple[int, int] | None = None
+        self._frame_stats: tuple[str, str] | None = None  # (frame and ROI numbers, saturation) of the last frame
+        self._last_fringe: tuple[float, str, tuple] | None = None  # last finite (V, stage, ROI)
+        self._maps_seq = 0
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.plot = self.graphics.addPlot(row=0, col=0)
@@ -54,8 +75,13 @@ class LiveView(QtWidgets.QWidget):
         self.saturation.setZValue(5)
         self.plot.addItem(self.saturation)
         self.hist = pg.HistogramLUTItem(image=self.image)
+        self.image.sigImageChanged.disconnect(self.hist.imageChanged)  # a histogram per frame costs ms: 2 Hz instead
         self.graphics.addItem(self.hist, row=0, col=1)
         self.hist.sigLevelsChanged.connect(self._levels_from_hist)
+        self._hist_timer = QtCore.QTimer(self)
+        self._hist_timer.timeout.connect(self._update_histogram)
+        self._hist_timer.start(HISTOGRAM_PERIOD_MS)
+        self._hist_seq = 0
         self.roi = pg.RectROI([0, 0], [32, 32], pen=pg.mkPen("#00e5ff", width=2))
         self.roi.setZValue(10)
         self.plot.addItem(self.roi)
@@ -75,7 +101,7 @@ class LiveView(QtWidgets.QWidget):
         self.cmap.currentTextChanged.connect(self._set_cmap)
         self.auto_levels = QtWidgets.QCheckBox("auto levels")
         self.auto_levels.setChecked(True)
-        self.auto_levels.setToolTip("set levels to the 0.5-99.8 % range of each new frame")
+        self.auto_levels.setToolTip("set levels to the 0.5-99.8 % range of the frames (twice a second)")
         self.fit_levels = QtWidgets.QPushButton("fit levels once")
         self.fit_levels.clicked.connect(lambda: self._fit_levels(self._last_data))
         self.show_saturation = QtWidgets.QCheckBox("saturation overlay")
@@ -150,6 +176,7 @@ class LiveView(QtWidgets.QWidget):
         roi = self.roi_slices()
         if roi is not None:
             self.roi_changed.emit(roi)
+            self._update_fringe()
 
     # ------------------------------------------------------------------------------ levels and colours
     def _set_cmap(self, name: str) -> None:
@@ -165,10 +192,16 @@ class LiveView(QtWidgets.QWidget):
         lo, hi = self.hist.getLevels()
         self._levels = (float(lo), float(hi))
 
+    def _update_histogram(self) -> None:
+        if (self._seq != self._hist_seq and self.image.image is not None and self.isVisible()
+                and self.hist.vb.scene() is not None):  # never on a closed view (its items are being torn down)
+            self._hist_seq = self._seq
+            self.hist.imageChanged()  # ImageItem.getHistogram subsamples to ~200 x 200 pixels
+
     def _fit_levels(self, data: np.ndarray | None) -> None:
         if data is None:
             return
-        lo, hi = np.percentile(data[::4, ::4], [0.5, 99.8])
+        lo, hi = np.percentile(data[::8, ::8], [0.5, 99.8])
         self._levels = (float(lo), float(max(hi, lo + 1)))
         self.hist.setLevels(*self._levels)
 
@@ -176,18 +209,24 @@ class LiveView(QtWidgets.QWidget):
     def refresh(self) -> None:
         item = self.model.latest_frame.get_newer(self._seq)
         if item is None:
+            maps = self.model.latest_maps.get()
+            if maps is not None and maps.seq != self._maps_seq:  # new maps without a new frame (e.g. the final ones)
+                self._update_fringe()
             return
         self._seq = item.seq
         data = item.value.data
+        now = time.perf_counter()
         new_shape = self._shape != data.shape
-        if new_shape or self.auto_levels.isChecked() or item.value.stage != self._stage:
+        if (new_shape or item.value.stage != self._stage
+                or (self.auto_levels.isChecked() and now >= self._next_levels_s)):
             self._fit_levels(data)  # a new stage (dark -> lit) needs new levels even when they are fixed
+            self._next_levels_s = now + LEVELS_PERIOD_S
         self._stage = item.value.stage
         self._last_data = data
         camera = self.model.readbacks().camera
         if camera is not None and camera.bit_depth:
             self._adc_max = 2 ** camera.bit_depth - 1
-        self.image.setImage(data, autoLevels=False, levels=self._levels)
+        self._show_image(data, new_shape)
         sat = data >= self._adc_max if self.show_saturation.isChecked() else None
         n_sat = int(np.count_nonzero(sat)) if sat is not None else 0
         if n_sat:
@@ -201,27 +240,66 @@ class LiveView(QtWidgets.QWidget):
             self.saturation.hide()
         if new_shape:  # after setImage: setRect scales by the image's size in pixels
             self._setup_geometry(data.shape)
-        self._update_stats(data, item.value, n_sat)
-        now = time.perf_counter()
+        if new_shape or n_sat or now >= self._next_stats_s:
+            self._update_stats(data, item.value, n_sat)
+            self._next_stats_s = now + STATS_PERIOD_S
         self._paint_times.append(now)
         self.displayed_frames += 1
         if len(self._paint_times) > 1:
             rate = (len(self._paint_times) - 1) / (self._paint_times[-1] - self._paint_times[0])
             self.fps.setText(f"display: {rate:.1f} fps")
 
+    def _show_image(self, data: np.ndarray, new_shape: bool) -> None:
+        """The frame, every k-th pixel when the widget shows fewer pixels than the frame has."""
+        view = self.plot.vb.viewRect() if not new_shape else None
+        scale = self._pixel_um() or 1.0
+        widget = self.plot.vb.size()
+        k = 1
+        if view is not None and view.width() > 0 and view.height() > 0:
+            # image pixels per screen pixel = (view span / scale) / widget pixels, along each axis
+            k = display_step((int(abs(view.height()) / scale), int(abs(view.width()) / scale)),
+                             (widget.height(), widget.width()))
+        shown = np.ascontiguousarray(data[::k, ::k]) if k > 1 else data
+        self.image.setImage(shown, autoLevels=False, levels=self._levels)
+        if shown.shape != self._display_shape:  # after setImage: setRect scales by the image's size in pixels
+            self._display_shape = shown.shape
+            self.image.setRect(QtCore.QRectF(0, 0, data.shape[1] * scale, data.shape[0] * scale))
+
     def _update_stats(self, data: np.ndarray, snap, n_sat: int) -> None:
         roi = self.roi_slices()
         cut = data[roi].astype(np.float64) if roi else data.astype(np.float64)
         sat = f"   SATURATED: {n_sat} px" if n_sat else ""
-        maps = self.model.latest_maps.get()
-        fringe = ""
-        if maps is not None and maps.value.visibility is not None and maps.value.visibility.shape == data.shape:
-            fringe = f", fringe visibility V {finite_mean(maps.value.visibility[roi]):.3f} ({maps.value.stage})"
-        self.stats.setText(
+        self._frame_stats = (
             f"frame {snap.frame_id} ({snap.stage}, step {snap.step})   ROI {cut.shape[1]} x {cut.shape[0]} px: "
-            f"mean {cut.mean():.1f} ADU, std {cut.std():.1f} ADU, spatial contrast {roi_visibility(cut):.3f}"
-            f"{fringe}{sat}")
+            f"mean {cut.mean():.1f} ADU, std {cut.std():.1f} ADU, spatial contrast {roi_visibility(cut):.3f}", sat)
+        self._update_fringe()
         self.profile_curve.setData(*self.line_profile(data))
+
+    def _update_fringe(self) -> None:
+        """The ROI's fringe visibility from the newest maps (also after the run, and when the ROI moves)."""
+        if self._frame_stats is None:
+            return
+        self.stats.setText(f"{self._frame_stats[0]}, {self.fringe_text()}{self._frame_stats[1]}")
+
+    def fringe_text(self) -> str:
+        """'fringe visibility V x (stage)'; the last finite value while the maps have none in the ROI;
+        'no fringes (laser off)' when the laser is off and there is no value to show."""
+        item = self.model.latest_maps.get()
+        self._maps_seq = item.seq if item is not None else 0
+        roi = self.roi_slices()
+        maps = item.value if item is not None else None
+        if maps is not None and maps.visibility is not None and roi is not None and maps.visibility.shape == self._shape:
+            value = finite_mean(maps.visibility[roi])
+            if np.isfinite(value):
+                self._last_fringe = (value, maps.stage, roi)
+                return f"fringe visibility V {value:.3f} ({maps.stage})"
+        laser = self.model.readbacks().laser
+        if self._stage == "dark" or (laser is not None and laser.emission is False):
+            return "no fringes (laser off)"
+        if self._last_fringe is not None and self._last_fringe[2] == roi:
+            value, stage, _ = self._last_fringe
+            return f"fringe visibility V {value:.3f} ({stage}, last value)"
+        return "fringe visibility: not measured yet in this ROI"
 
     def line_profile(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(distance along the line in um or px, counts in ADU), one sample per pixel, nearest pixel."""

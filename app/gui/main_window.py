@@ -7,11 +7,13 @@ from pathlib import Path
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from app.gui.bench_model import BenchModel
-from app.gui.device_panels import CameraPanel, LaserPanel, SlmPanel, StagePanel
+from app.gui.device_panels import CameraPanel, LaserPanel, StagePanel
 from app.gui.live_view import LiveView
 from app.gui.maps_view import MapsView
 from app.gui.sequence_panel import SequencePanel
+from app.gui.slm_panel import SlmPanel
 from app.gui.settings import load_settings, save_settings
+from app.gui.widgets import set_style
 
 EMISSION_ON_STYLE = ("background: #d50000; color: white; font-size: 20px; font-weight: bold; padding: 4px 14px;"
                      " border: 3px solid #ffeb3b; border-radius: 6px;")
@@ -37,7 +39,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.live = LiveView(self.model)
         self.setCentralWidget(self.live)
-        self.maps = MapsView(self.model)
+        self.maps = MapsView(self.model, period_ms=100)  # polls faster than the ~6.7 Hz the model publishes
         self.live.roi_changed.connect(self.maps.set_roi)
         self.sequence = SequencePanel(self.model, self.settings)
         self.panels = {
@@ -135,26 +137,26 @@ class MainWindow(QtWidgets.QMainWindow):
         laser = rb.laser
         if laser is None or laser.emission is None:
             self.emission.setText("EMISSION ?")
-            self.emission.setStyleSheet(EMISSION_UNKNOWN_STYLE)
+            set_style(self.emission, EMISSION_UNKNOWN_STYLE)
             self.emission.setToolTip(laser.error if laser and laser.error else "no laser readback yet")
         elif laser.emission:
             power = f" {laser.measured_w * 1e3:.1f} mW" if laser.measured_w is not None else ""
             self.emission.setText(f"EMISSION ON{power}")
-            self.emission.setStyleSheet(EMISSION_ON_STYLE)
+            set_style(self.emission, EMISSION_ON_STYLE)
         else:
             self.emission.setText("emission off")
-            self.emission.setStyleSheet(EMISSION_OFF_STYLE)
+            set_style(self.emission, EMISSION_OFF_STYLE)
         self.bench_label.setText(f"bench: {model.bench_name}" + (" - NOT CONNECTED" if model.open_error else ""))
         states = {"laser": laser, "camera": rb.camera, "slm": rb.slm, **rb.stages}
         for role, label in self.device_labels.items():
             state = states.get(role)
             if state is None:
                 label.setText(f"{role}: -")
-                label.setStyleSheet("color: #757575;")
+                set_style(label, "color: #757575;")
             else:
                 ok = state.connected and not state.error
                 label.setText(f"{role}: {'connected' if ok else ('ERROR' if state.error else 'closed')}")
-                label.setStyleSheet("color: #2e7d32;" if ok else "color: #c62828; font-weight: bold;")
+                set_style(label, "color: #2e7d32;" if ok else "color: #c62828; font-weight: bold;")
                 label.setToolTip(state.error or "")
         run = model.run_status()
         name = run.path.name if run.path else "-"

@@ -3,6 +3,7 @@ fringe-quality meter and precision readout for the live view's ROI."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -14,13 +15,29 @@ from app.gui.preview import achieved_step_rad, finite_mean, frames_to_reach
 PHASE_CMAP = "CET-C1"  # cyclic: -pi and +pi look the same
 
 
+@functools.cache
+def _phase_lut() -> np.ndarray:
+    return pg.colormap.get(PHASE_CMAP).getLookupTable(nPts=256, alpha=False).astype(np.float32)
+
+
 def complex_rgb(visibility: np.ndarray, phase_rad: np.ndarray, vmax: float) -> np.ndarray:
     """(h, w, 3) uint8: hue = phase, brightness = visibility / vmax (clipped to 1)."""
-    lut = pg.colormap.get(PHASE_CMAP).getLookupTable(nPts=256, alpha=False).astype(np.float32)
+    lut = _phase_lut()
     index = ((np.nan_to_num(phase_rad) + np.pi) / (2 * np.pi) * 255).astype(np.int32).clip(0, 255)
     vmax = vmax if np.isfinite(vmax) else 1.0  # an all-masked map
     value = np.clip(np.nan_to_num(visibility) / max(vmax, 1e-9), 0, 1)[..., None]
     return np.ascontiguousarray((lut[index] * value).astype(np.uint8))
+
+
+PHASE_MIN_VISIBILITY = 0.05  # below this (or sigma_phase > 1 rad) the phase is noise: shown transparent
+
+
+def phase_for_display(phase_rad, visibility, sigma_phase_rad=None):
+    """The phase map with NaN where the fringes are too weak for a phase (those pixels show black)."""
+    weak = ~(np.nan_to_num(visibility, nan=0.0) >= PHASE_MIN_VISIBILITY)
+    if sigma_phase_rad is not None:
+        weak |= np.nan_to_num(sigma_phase_rad, nan=np.inf) > 1.0
+    return np.where(weak, np.float32(np.nan), phase_rad)
 
 
 DISPLAY_MAX_PX = 384  # the maps panel shows small plots: decimate bigger maps for display only
@@ -51,7 +68,7 @@ class _MapPlot:
                                        interactive=False, width=12)
             self.bar.setImageItem(self.image, insert_in=self.plot)
 
-    def show(self, data: np.ndarray | None) -> None:
+    def show(self, data: np.ndarray | None, *, keep_nan: bool = False) -> None:
         if data is None:
             self.image.clear()
             return
@@ -64,7 +81,7 @@ class _MapPlot:
             levels = (float(lo), float(max(hi, lo + 1e-6)))
         else:
             levels = (0.0, 1.0)
-        clean = np.where(finite, data, levels[0]).astype(np.float32)
+        clean = data.astype(np.float32) if keep_nan else np.where(finite, data, levels[0]).astype(np.float32)
         self.image.setImage(clean, autoLevels=False, levels=levels)
         if self.bar is not None:
             self.bar.setLevels(levels)
@@ -134,7 +151,9 @@ class MapsView(QtWidgets.QWidget):
         self.title.setText(f"stage '{maps.stage}': {maps.frames_per_step} of {planned} frames per step so far"
                            + ("" if maps.dark_subtracted else " (no dark yet: not dark-subtracted)"))
         self.vis.show(maps.visibility)
-        self.phase.show(maps.phase_rad)
+        self.phase.show(None if maps.phase_rad is None or maps.visibility is None else phase_for_display(
+            *(None if m is None else display_copy(m) for m in (maps.phase_rad, maps.visibility, maps.sigma_phase_rad))),
+            keep_nan=True)
         if maps.visibility is not None:
             vis, phase = display_copy(maps.visibility), display_copy(maps.phase_rad)
             finite = vis[np.isfinite(vis)]

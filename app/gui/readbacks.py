@@ -22,6 +22,7 @@ class LaserState:
     interlock_closed: bool | None
     limits_w: tuple[float, float] | None
     error: str | None = None
+    has_interlock_readout: bool = True
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class StageState:
     limits: tuple[float, float] | None
     can_stop: bool = False  # capabilities().has_stop
     error: str | None = None
+    target: float | None = None
+    moving: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class CameraState:
     temperature_c: float | None
     bit_depth: int | None
     error: str | None = None
+    frame_rate_hz: float | None = None  # the camera's own reported rate
+    trigger_modes: tuple[str, ...] = ("free_run",)
+    exposure_range_s: tuple[float, float] | None = None
+    has_temperature: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,10 @@ class SlmState:
     shape: tuple[int, int] | None
     mask_preview_rad: np.ndarray | None  # decimated current mask, wrapped
     error: str | None = None
+    mask_id: int = 0
+    mask_label: str = ""  # what the GUI (or a sequence) said it showed
+    lut_name: str = ""
+    lut_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,13 +81,14 @@ class Readbacks:
 def _laser(rb, caps) -> LaserState:
     limits = tuple(caps.power_range_w) if caps is not None else None
     return LaserState(rb.time_s, rb.connected, rb.emission, rb.setpoint_w, rb.measured_w, rb.interlock_closed,
-                      limits, error=rb.fault)
+                      limits, error=rb.fault,
+                      has_interlock_readout=caps is None or bool(caps.has_interlock_readout))
 
 
 def _stage(rb, caps) -> StageState:
     limits = rb.limits or (tuple(caps.limits) if caps is not None else None)
     return StageState(rb.time_s, rb.connected, rb.position, rb.unit, limits,
-                      can_stop=bool(caps is not None and caps.has_stop))
+                      can_stop=bool(caps is not None and caps.has_stop), target=rb.target, moving=rb.moving)
 
 
 def _camera(rb, caps) -> CameraState:
@@ -84,11 +96,16 @@ def _camera(rb, caps) -> CameraState:
     choices = tuple(caps.binning_values) if caps is not None and caps.has_binning else (1,)
     return CameraState(rb.time_s, rb.connected, rb.exposure_s, roi,
                        tuple(caps.sensor_shape) if caps is not None else None, rb.binning, choices, rb.trigger,
-                       rb.temperature_c, caps.bit_depth if caps is not None else None)
+                       rb.temperature_c, caps.bit_depth if caps is not None else None,
+                       frame_rate_hz=rb.frame_rate_hz,
+                       trigger_modes=tuple(caps.trigger_modes) if caps is not None else ("free_run",),
+                       exposure_range_s=tuple(caps.exposure_range_s) if caps is not None else None,
+                       has_temperature=bool(caps is not None and caps.has_temperature))
 
 
 def _slm(rb, mask_preview_rad) -> SlmState:
-    return SlmState(rb.time_s, rb.connected, rb.shape, mask_preview_rad)
+    return SlmState(rb.time_s, rb.connected, rb.shape, mask_preview_rad, mask_id=rb.mask_id,
+                    mask_label=rb.mask_label, lut_name=rb.lut_name, lut_sha256=rb.lut_sha256)
 
 
 STAGE_ROLES = ("phase_piezo", "delay_stage", "sample_stage")

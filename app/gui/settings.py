@@ -27,10 +27,12 @@ class GuiSettings:
     last_config: str = ""
     sequence: str = "phase-stepping"
     params: dict[str, dict] = field(default_factory=dict)  # sequence -> raw parameter values
+    param_sets: dict[str, dict[str, dict]] = field(default_factory=dict)  # sequence -> set name -> parameters
 
     def to_json(self) -> str:
         return json.dumps({"version": SETTINGS_VERSION, "geometry_hex": self.geometry_hex, "state_hex": self.state_hex,
-                           "last_config": self.last_config, "sequence": self.sequence, "params": self.params},
+                           "last_config": self.last_config, "sequence": self.sequence, "params": self.params,
+                           "param_sets": self.param_sets},
                           indent=1)
 
 
@@ -54,11 +56,13 @@ def load_settings(path: Path) -> tuple[GuiSettings, str | None]:
                                f"{SETTINGS_VERSION}; using defaults")
     out = GuiSettings()
     for key, kind in (("geometry_hex", str), ("state_hex", str), ("last_config", str), ("sequence", str),
-                      ("params", dict)):
+                      ("params", dict), ("param_sets", dict)):
         value = data.get(key)
         if isinstance(value, kind):
             setattr(out, key, value)
     out.params = {k: v for k, v in out.params.items() if isinstance(k, str) and isinstance(v, dict)}
+    out.param_sets = {seq: {name: p for name, p in sets.items() if isinstance(p, dict)}
+                      for seq, sets in out.param_sets.items() if isinstance(sets, dict)}
     return out, None
 
 

@@ -9,11 +9,12 @@ SLM drivers load: entry k is the gray level that delivers phase 2 pi k / levels.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from drivers.slm_lut import lut_sha256
 
 TWO_PI = 2.0 * np.pi
 
@@ -32,7 +33,7 @@ class LutFit:
     residual_rms_rad: float  # of the measurement about the fit
 
     def lut_sha256(self) -> str:
-        return hashlib.sha256(self.lut.astype("<u2").tobytes()).hexdigest()
+        return lut_sha256(self.lut)
 
 
 def fit_lut(gray: np.ndarray, phase_rad: np.ndarray, *, max_gray: int = 255, levels: int = 256) -> LutFit:

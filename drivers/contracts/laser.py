@@ -146,7 +146,13 @@ class Laser(Device):
             fault=self._fault_hw(),
         )
 
+    def _power_ramp(self) -> tuple[float | None, str]:
+        """(ramp time in s, "exponential" | "linear") of the output power after emission on, if known (no I/O)."""
+        return None, "exponential"
+
     def _capabilities_hw(self) -> LaserCapabilities:
+        ramp_s, shape = self._power_ramp()
         return LaserCapabilities(power_range_w=tuple(self._power_limits_w()),
                                  has_interlock_readout=self.has_interlock_readout,
-                                 has_fault_readout=type(self)._fault_hw is not Laser._fault_hw)
+                                 has_fault_readout=type(self)._fault_hw is not Laser._fault_hw,
+                                 power_ramp_time_s=ramp_s, power_ramp_shape=shape)

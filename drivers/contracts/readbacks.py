@@ -59,6 +59,7 @@ class SlmReadback(Readback):
     settled: bool | None = None
     shape: tuple[int, int] | None = None
     lut_name: str = ""
+    lut_sha256: str = ""  # of the LUT entries as little-endian uint16 (as app/wavefront/lut_fit writes it)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class LaserCapabilities(Capabilities):
     power_range_w: tuple[float, float] = (0.0, 0.0)
     has_interlock_readout: bool = False
     has_fault_readout: bool = False
+    # output power after emission on: 1/e time (exponential) or full length (linear); None: not known
+    power_ramp_time_s: float | None = None
+    power_ramp_shape: str = "exponential"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class StageCapabilities(Capabilities):
     closed_loop: bool = False
     has_stop: bool = False
     has_home: bool = False
+    velocity_per_s: float | None = None  # travel speed in unit/s (inf: moves are immediate; None: not known)
+    settle_time_s: float | None = None  # after the travel, before the stage reports settled (None: not known)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ import numpy as np
 from drivers.contracts.base import Device
 from drivers.contracts.readbacks import SlmCapabilities, SlmReadback
 from drivers.errors import DeviceError
-from drivers.slm_lut import TWO_PI, phase_levels
+from drivers.slm_lut import TWO_PI, lut_sha256, phase_levels
 
 
 class SLM(Device):
     """Shows a phase mask (radians), wrapped and mapped by a LUT; waits the settle time."""
 
     readback_type = SlmReadback
+    gray_max = 255  # highest gray level the panel takes (a 10-bit panel: 1023)
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
@@ -65,6 +66,28 @@ class SLM(Device):
         if wait:
             self._wait_s(self.settle_time_s)
 
+    def set_lut(self, lut: np.ndarray, *, name: str) -> None:
+        """Map phase through ``lut`` from now on (entry k: the gray level for phase 2 pi k / len(lut)); the
+        mask on the panel is shown again through it. DeviceError naming what is allowed, nothing changed."""
+        self.check_may_act("loading a LUT")
+        self.require_connected()
+        lut = np.asarray(lut)
+        if (lut.ndim != 1 or len(lut) < 2 or not np.issubdtype(lut.dtype, np.integer)
+                or int(lut.min()) < 0 or int(lut.max()) > self.gray_max):
+            raise DeviceError(f"LUT {name!r} must be 2 or more integer gray levels in 0..{self.gray_max} "
+                              f"(got shape {lut.shape}, dtype {lut.dtype})", device=self.name)
+        lut = lut.astype(np.uint8 if self.gray_max <= 255 else np.uint16)
+        with self.transaction():
+            shown, old_count = self._levels_shown, len(self.lut)
+            self.lut, self.lut_name = lut, name
+            if shown is not None:  # the same phase (level * 2 pi / old count), in the new LUT's levels, exactly
+                levels = (shown.astype(np.int64) * len(lut)) // old_count
+                self._show_gray_hw(np.ascontiguousarray(lut[levels]))
+                self._levels_shown = levels
+                self._mask_id += 1
+                self._shown_at_s = self._clock_s()
+            self._update_cache(mask_id=self._mask_id, lut_name=name, lut_sha256=lut_sha256(lut))
+
     def current_phase_rad(self) -> np.ndarray:
         """The phase mask last shown, as quantised: level * 2 pi / levels, in [0, 2 pi)."""
         self.require_connected()
@@ -83,7 +106,7 @@ class SLM(Device):
     def _read_state_hw(self) -> SlmReadback:
         return SlmReadback(mask_id=self._mask_id, mask_label=self._mask_label,
                            settled=self._clock_s() - self._shown_at_s >= self.settle_time_s,
-                           shape=tuple(self.shape), lut_name=self.lut_name)
+                           shape=tuple(self.shape), lut_name=self.lut_name, lut_sha256=lut_sha256(self.lut))
 
     def _capabilities_hw(self) -> SlmCapabilities:
         return SlmCapabilities(shape=tuple(self.shape), levels=len(self.lut), lut_name=self.lut_name,

@@ -48,6 +48,10 @@ class Stage(Device):
     def _home_hw(self) -> None:
         raise FeatureNotSupported("this stage has no homing", device=self.name)
 
+    def _timing(self) -> tuple[float | None, float | None]:
+        """(velocity in unit/s, settle time in s) as far as the driver knows them (no I/O); for estimates."""
+        return None, None
+
     def _settle_eta_s(self) -> float | None:
         """Seconds until the last move is known to settle, if the driver knows (no I/O), else None."""
         return None
@@ -137,5 +141,7 @@ class Stage(Device):
                              moving=self._is_moving_hw(), limits=tuple(self._limits()))
 
     def _capabilities_hw(self) -> StageCapabilities:
+        velocity, settle = self._timing()
         return StageCapabilities(unit=self.unit, limits=tuple(self._limits()), closed_loop=self.closed_loop,
-                                 has_stop=self.has_stop, has_home=self.has_home)
+                                 has_stop=self.has_stop, has_home=self.has_home, velocity_per_s=velocity,
+                                 settle_time_s=settle)

@@ -96,6 +96,10 @@ class SimLaser(SimDeviceMixin, Laser):
     def _power_limits_w(self) -> tuple[float, float]:
         return 0.0, self.max_power_w
 
+    def _power_ramp(self) -> tuple[float | None, str]:
+        ramp = self.world.laser_ramp
+        return float(ramp.time_constant_s), ramp.shape
+
     def _interlock_closed_hw(self) -> bool:
         self._laser_call("interlock_closed")
         return self.interlock_is_closed

@@ -38,6 +38,7 @@ class SimSlm(SimDeviceMixin, SLM):
         self.model = f"simulated {self.response.bits}-bit phase SLM"
         self.lut = (linear_lut(256) if self.response.bits == 8 else np.arange(1024, dtype=np.uint16))
         self.lut_name = "linear"
+        self.gray_max = 2 ** self.response.bits - 1
         self.gray_levels = np.zeros(self._shape, np.uint8 if self.response.bits == 8 else np.uint16)
         world.attach_slm(self._shape, pixel_pitch_um, self.crystal, flicker_rad_rms, pupil_centre_px, pupil_radius_px)
 

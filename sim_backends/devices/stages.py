@@ -67,6 +67,9 @@ class _SimStage(SimDeviceMixin, Stage):
     def _settle_eta_s(self) -> float | None:
         return self._remaining_s()
 
+    def _timing(self) -> tuple[float | None, float | None]:
+        return self.velocity, self.settle_time_s
+
     def _stop_hw(self) -> None:
         """Stop where the interpolated travel has got to (the optics see that position from now on)."""
         self._call("stop")

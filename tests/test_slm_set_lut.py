@@ -1,0 +1,52 @@
+"""SLM.set_lut: the contract's one rule for changing the LUT at run time (the GUI's SLM panel uses it)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from app.wavefront.lut_fit import fit_lut, write_lut_file
+from drivers.errors import DeviceError
+from drivers.slm_lut import load_lut
+from sim_backends.quick import quick_bench
+
+
+def test_a_10_bit_lut_file_loads_and_its_hash_is_the_files(tmp_path):
+    bench = quick_bench(roi=(992, 992, 64, 64), sample="empty", slm={"bits": 10})
+    slm = bench.slm
+    gray = np.arange(0, 1024, 8)
+    fit = fit_lut(gray, 2 * np.pi * gray / 850.0, max_gray=1023, levels=1024)
+    path = write_lut_file(tmp_path / "ten.lut", fit, wavelength_nm=1550.0)
+    with pytest.raises(ValueError, match="outside 0..255"):
+        load_lut(path)  # an 8-bit reader refuses gray levels a 10-bit panel needs
+    lut = load_lut(path, max_gray=slm.gray_max)
+    assert lut.dtype == np.uint16 and lut.max() > 255
+    slm.set_lut(lut, name="ten.lut")
+    state = slm.read_state()
+    assert state.lut_name == "ten.lut" and state.lut_sha256 == fit.lut_sha256()
+    assert f"# sha256 {hashlib.sha256(lut.astype('<u2').tobytes()).hexdigest()}" in path.read_text()
+
+
+def test_a_lut_the_panel_cannot_take_is_refused_and_nothing_changes():
+    bench = quick_bench(roi=(992, 992, 64, 64), sample="empty")
+    slm = bench.slm
+    before = slm.lut.copy()
+    for bad in (np.array([0, 300]), np.array([5]), np.array([0.5, 1.5]), np.zeros((2, 2), int)):
+        with pytest.raises(DeviceError, match=r"LUT 'x' must be 2 or more integer gray levels in 0..255"):
+            slm.set_lut(bad, name="x")
+    assert np.array_equal(slm.lut, before) and slm.lut_name == "linear"
+
+
+def test_the_mask_on_the_panel_is_shown_again_through_a_new_lut_with_the_same_levels():
+    bench = quick_bench(roi=(992, 992, 64, 64), sample="empty")
+    slm = bench.slm
+    phase = np.linspace(0, 4 * np.pi, slm.shape[1])[None, :].repeat(slm.shape[0], axis=0)
+    slm.show(phase)
+    levels = np.floor(np.mod(phase, 2 * np.pi) * 256 / (2 * np.pi)).clip(0, 255).astype(int)
+    shown_before = slm.current_phase_rad()
+    lut = (np.arange(256) * 212 // 256).astype(np.uint8)
+    slm.set_lut(lut, name="212")
+    assert np.array_equal(slm.gray_levels, lut[levels])
+    assert np.array_equal(slm.current_phase_rad(), shown_before)  # the same phase levels, now mapped by the new LUT
