@@ -115,7 +115,9 @@ class AlignmentScan:
     def _on_frame(self, data: np.ndarray, info) -> None:
         crop = data[self.roi]
         if info.stage == "dark":
-            self._dark_sum = crop.astype(np.float64) if self._dark_sum is None else self._dark_sum + crop
+            if self._dark_sum is None:
+                self._dark_sum = np.zeros(crop.shape, np.uint64)
+            self._dark_sum += crop
             self._dark_count += 1
             return
         stage = self._stages.get(info.stage)
@@ -123,7 +125,8 @@ class AlignmentScan:
             return
         if info.stage != self._label:
             self._label = info.stage
-            self._sums = np.zeros((stage.n_steps, *crop.shape))
+            wide = stage.frames_per_step * int(np.iinfo(data.dtype).max) >= 2**32  # uint32 holds 65537 16-bit frames
+            self._sums = np.zeros((stage.n_steps, *crop.shape), np.uint64 if wide else np.uint32)
             self._counts = np.zeros(stage.n_steps, np.int64)
             self._delays = []
         self._sums[info.step] += crop

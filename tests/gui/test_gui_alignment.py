@@ -7,7 +7,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from PyQt6 import QtCore
+from PyQt6 import QtCore, QtWidgets
 
 from app.storage import file_status
 from tests.gui.conftest import wait_until
@@ -31,6 +31,7 @@ def _scan(window, qtbot, *, span_um: float, points: int):
     panel = window.panels["alignment"].widget()
     panel.span.setValue(span_um)
     panel.points.setValue(points)
+    wait_until(qtbot, panel.start.isEnabled, what="the Scan button")
     qtbot.mouseClick(panel.start, QtCore.Qt.MouseButton.LeftButton)
     wait_until(qtbot, lambda: panel.scan is not None and panel.scan.state.get() is not None,
                what="the scan to start")
@@ -73,6 +74,8 @@ def test_scan_off_centre_plots_each_delay_fits_the_true_zpd_and_moves_there(make
     assert panel.zpd_line.isVisible() and panel.zpd_line.value() == pytest.approx(fit.zpd_um)
     assert f"ZPD = {fit.zpd_um:.3f}" in panel.result.text()
     assert model.readbacks().laser.emission is False
+    qtbot.mouseClick(panel.copy, QtCore.Qt.MouseButton.LeftButton)
+    assert QtWidgets.QApplication.clipboard().text() == f"zero_path_delay_um = {fit.zpd_um:.3f}"
     wait_until(qtbot, panel.move.isEnabled, what="the Move to ZPD button")
     qtbot.mouseClick(panel.move, QtCore.Qt.MouseButton.LeftButton)
     wait_until(qtbot, lambda: _delay_position(window) == pytest.approx(fit.zpd_um, abs=1e-3),
