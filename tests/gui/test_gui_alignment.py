@@ -11,6 +11,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from app.storage import file_status
 from tests.gui.conftest import wait_until
+from tests.gui.test_gui_threads_safety import recorder  # noqa: F401  (fixture: records every device call's thread)
 
 TRUE_ZPD_UM = 41.3  # [simulation] zero_path_delay_um of the test bench (configs/simulation.toml)
 ZPD_TOLERANCE_UM = 1.0  # L_c / 20 for the 21.2 um envelope FWHM: 99.4 % of the peak visibility
@@ -134,3 +135,19 @@ def test_a_scan_that_misses_the_envelope_says_so_and_offers_no_move(make_window,
     assert panel.result.text().startswith("no ZPD:")
     assert "widen the span" in panel.result.text() and "fit:" in panel.notice.text()
     assert not panel.zpd_line.isVisible()
+
+
+def test_scan_and_move_to_zpd_make_no_device_call_on_the_gui_thread(make_window, qtbot, recorder):
+    window = make_window(realtime=False)
+    panel = _scan(window, qtbot, span_um=60.0, points=16)
+    wait_until(qtbot, lambda: "scan complete" in panel.status.text(), timeout_s=120, what="the scan's end")
+    assert panel.fit is not None
+    wait_until(qtbot, panel.move.isEnabled, what="the Move to ZPD button")
+    qtbot.mouseClick(panel.move, QtCore.Qt.MouseButton.LeftButton)
+    wait_until(qtbot, lambda: _delay_position(window) == pytest.approx(panel.fit.zpd_um, abs=1e-3),
+               what="the delay stage at the fitted ZPD")
+    window.close()
+    movers = {thread for role, name, thread in recorder.calls if role == "delay_stage" and name == "move_to"}
+    assert "qiup-gui-commands" in movers and any(t.startswith("qiup-runner") for t in movers)  # Move to ZPD; the scan
+    assert all(t == "qiup-gui-commands" or t.startswith("qiup-runner") for t in movers)
+    assert recorder.main_calls == []
