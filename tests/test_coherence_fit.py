@@ -142,3 +142,58 @@ def test_alignment_scan_on_the_simulated_bench_finds_its_true_zpd(tmp_path):
     assert abs(fit.zpd_um - 41.3) < 1.0
     expected_fwhm = (2 * math.log(2) / math.pi) * sim.idler_wavelength_nm**2 / sim.idler_bandwidth_nm / 1e3
     assert fit.fwhm_um == pytest.approx(expected_fwhm, rel=0.02)
+
+
+# ------------------------------------------------------------------------------------ the scan's listener
+class _FakeRunner:
+    def __init__(self):
+        from app.engine.events import RunnerEvents
+
+        self.events = RunnerEvents()
+        self.result = None
+
+
+def _fringe_frames(mean_adu: float, visibility: float, dark_adu: float, phases):
+    """Noise-free 8 x 8 frames of one delay: dark + mean (1 + V cos(theta_k + 0.7)), as uint16."""
+    return [np.full((8, 8), round(dark_adu + mean_adu * (1 + visibility * math.cos(t + 0.7))), np.uint16)
+            for t in phases]
+
+
+def test_alignment_scan_drops_the_cycle_a_suspender_discards_as_the_run_does():
+    """Dark 100 ADU, then one delay in two cycles of 4 steps at V = 0.4; a suspender interrupts cycle 1
+    after frames of V = 0.9 (say, a vibration burst), which the run discards and repeats at V = 0.4.
+    The point is V = 0.4 (with the discarded frames kept it would be 0.55)."""
+    from app.engine.events import FrameInfo, RunState
+    from app.engine.plan import PlanStage
+    from app.gui.alignment_scan import AlignmentScan
+    from app.engine.results import RunResult
+
+    phases = tuple(2 * np.pi * k / 4 for k in range(4))
+    stage = PlanStage("delay_0000", "delay", (10.0, 11.9, 13.8, 15.7), phases, 2, cycles=2, delay_um=40.0, index=0)
+    plan = type("Plan", (), {"stages": (PlanStage("dark", "dark", (10.0,), (0.0,), 4, laser_on=False), stage)})()
+    runner = _FakeRunner()
+    scan = AlignmentScan((slice(2, 6), slice(2, 6)))
+    scan.attach(runner, plan)
+    ev = runner.events
+
+    def emit(label, step, cycle, frame):
+        ev.frame_acquired.emit(frame, FrameInfo(label, step, cycle, 0, 0.0, 40.0 if label != "dark" else 0.0, 0.0, 0.1))
+
+    for _ in range(4):
+        emit("dark", 0, 0, np.full((8, 8), 100, np.uint16))
+    ev.stage_done.emit("dark")
+    for step, frame in enumerate(_fringe_frames(1000.0, 0.4, 100.0, phases)):
+        emit("delay_0000", step, 0, frame)
+    for step, frame in enumerate(_fringe_frames(1000.0, 0.9, 100.0, phases)[:3]):
+        emit("delay_0000", step, 1, frame)
+    ev.warning.emit("suspended: laser power 0.05 W (needs 0.1 W +- 5 %); the current cycle is discarded and repeated")
+    for step, frame in enumerate(_fringe_frames(1000.0, 0.4, 100.0, phases)):
+        emit("delay_0000", step, 1, frame)
+    ev.stage_done.emit("delay_0000")
+    runner.result = RunResult("delay-scan", "complete", None)
+    ev.state_changed.emit(RunState.DONE, RunState.RUNNING)
+    state = scan.state.get().value
+    assert state.ended and state.outcome == "complete" and len(state.points) == 1
+    assert state.points[0].delay_um == 40.0
+    assert state.points[0].visibility == pytest.approx(0.4, abs=2e-3)  # frames rounded to whole ADU
+    assert len(ev.frame_acquired) == 0  # detached at the run's end

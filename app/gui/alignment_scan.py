@@ -7,7 +7,8 @@ aborted and switches the laser off at its end). :class:`AlignmentScan` listens t
 stage is done it demodulates them with the pipeline's fringe fit and publishes the point to a
 :class:`~app.signals.LatestValue`. The visibility of a delay is the ROI's intensity-weighted RMS
 visibility (:func:`roi_visibility`): dim pixels add no division noise, and noise adds in quadrature.
-A cycle a suspender discards stays in these sums (the run file's sums leave it out).
+A cycle a suspender discards (its ``suspended: ...`` warning) is dropped here too, as the run drops it
+from its sums before repeating it.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ class AlignmentScan:
         self._dark_sum: np.ndarray | None = None
         self._dark_count = 0
         self._label: str | None = None
-        self._sums: np.ndarray | None = None
+        self._sums: np.ndarray | None = None  # the stage's completed cycles
         self._counts = np.zeros(0, np.int64)
+        self._cycle: int | None = None
+        self._cycle_sums: np.ndarray | None = None  # the cycle being taken (dropped if a suspender discards it)
+        self._cycle_counts = np.zeros(0, np.int64)
         self._delays: list[float] = []
         self._points: list[ScanPoint] = []
         self._planned = 0
@@ -98,6 +102,7 @@ class AlignmentScan:
         events.frame_acquired.connect(self._on_frame)
         events.stage_done.connect(self._on_stage_done)
         events.state_changed.connect(self._on_state)
+        events.warning.connect(self._on_warning)
         self.state.publish(ScanState((), self._planned))
 
     def detach(self, outcome: str | None = None, error: str | None = None) -> None:
@@ -108,6 +113,7 @@ class AlignmentScan:
         events.frame_acquired.disconnect(self._on_frame)
         events.stage_done.disconnect(self._on_stage_done)
         events.state_changed.disconnect(self._on_state)
+        events.warning.disconnect(self._on_warning)
         with self._lock:
             self.state.publish(ScanState(tuple(self._points), self._planned, True, outcome, error))
 
@@ -124,21 +130,40 @@ class AlignmentScan:
         if stage is None:
             return
         if info.stage != self._label:
-            self._label = info.stage
+            self._label, self._cycle = info.stage, None
             wide = stage.frames_per_step * int(np.iinfo(data.dtype).max) >= 2**32  # uint32 holds 65537 16-bit frames
             self._sums = np.zeros((stage.n_steps, *crop.shape), np.uint64 if wide else np.uint32)
             self._counts = np.zeros(stage.n_steps, np.int64)
+            self._cycle_sums, self._cycle_counts = np.zeros_like(self._sums), np.zeros_like(self._counts)
             self._delays = []
-        self._sums[info.step] += crop
-        self._counts[info.step] += 1
+        if info.cycle != self._cycle:
+            self._commit_cycle()
+            self._cycle = info.cycle
+        self._cycle_sums[info.step] += crop
+        self._cycle_counts[info.step] += 1
         self._delays.append(info.delay_um)
+
+    def _commit_cycle(self) -> None:
+        if self._cycle_sums is not None and self._cycle_counts.any():
+            self._sums += self._cycle_sums
+            self._counts += self._cycle_counts
+            self._cycle_sums[:] = 0
+            self._cycle_counts[:] = 0
+
+    def _on_warning(self, text: str) -> None:
+        if text.startswith("suspended:") and self._cycle_sums is not None:  # the run discards this cycle
+            self._cycle_sums[:] = 0
+            self._cycle_counts[:] = 0
 
     def _on_stage_done(self, label: str) -> None:
         if label == "dark" and self._dark_count:
             self._dark = self._dark_sum / self._dark_count
             return
         stage = self._stages.get(label)
-        if stage is None or label != self._label or not self._counts.all():
+        if stage is None or label != self._label:
+            return
+        self._commit_cycle()
+        if not self._counts.all():
             return
         means = self._sums / self._counts[:, None, None] - self._dark
         visibility = roi_visibility(means, stage.step_phases_rad)
