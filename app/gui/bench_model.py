@@ -342,8 +342,10 @@ class BenchModel:
             self._message("error", f"LASER OFF FAILED ({exc}): switch the laser off at the device")
 
     # ------------------------------------------------------------------------------ runs
-    def start_run(self, sequence: str, params: dict) -> None:
-        """Validate and plan (command thread), create the run file and start; errors become messages."""
+    def start_run(self, sequence: str, params: dict, *, watcher=None) -> None:
+        """Validate and plan (command thread), create the run file and start; errors become messages.
+        ``watcher.attach(runner, plan)`` is called before the run starts (so it misses no frame), and
+        ``watcher.detach()`` if the start fails (the alignment panel's scan listens this way)."""
         def start():
             if self.runner is None:
                 raise RuntimeError("the bench is not connected")
@@ -358,10 +360,14 @@ class BenchModel:
             self.latest_maps.clear()
             self.frame_rate.clear()
             self._status = RunStatus("running", sequence, path, frames_total=plan.total_frames())
+            if watcher is not None:
+                watcher.attach(self.runner, plan)
             try:
                 self.runner.start(sequence, validated, path=path)
             except Exception:
                 self._status = RunStatus("idle")
+                if watcher is not None:
+                    watcher.detach()
                 raise
             self._message("info", f"started {self._status.label}")
         self.submit(f"start {sequence}", start)

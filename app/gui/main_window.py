@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from app.gui.alignment_panel import AlignmentPanel
 from app.gui.bench_model import BenchModel
 from app.gui.device_panels import CameraPanel, LaserPanel, StagePanel
 from app.gui.live_view import LiveView
@@ -45,6 +46,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels = {
             "sequence": self._dock("Sequence", self.sequence, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
             "maps": self._dock("QIUP maps", self.maps, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
+            "alignment": self._dock("Coherence alignment", AlignmentPanel(self.model),
+                                    QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
             "laser": self._dock("Laser", LaserPanel(self.model), QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
             "phase_piezo": self._dock("Phase piezo", StagePanel(self.model, "phase_piezo"),
                                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
@@ -55,7 +58,9 @@ class MainWindow(QtWidgets.QMainWindow):
         }
         self.tabifyDockWidget(self.panels["sequence"], self.panels["laser"])
         self.tabifyDockWidget(self.panels["laser"], self.panels["slm"])
+        self.tabifyDockWidget(self.panels["maps"], self.panels["alignment"])
         self.panels["sequence"].raise_()
+        self.panels["maps"].raise_()
         self._build_toolbar()
         self._build_status_bar()
         self._restore_layout()
