@@ -20,6 +20,9 @@ from app.gui.shown_maps import (COMPLEX, PROJECTION, SECTION, SLICE, Shown, comp
 from app.storage.figures import PHASE_TICKS
 
 
+REPEAT_MODE_TEXTS = ("one repeat", "maximum over repeats", "section x - repeat")  # a time series' stacks
+
+
 class ResultsView(QtWidgets.QWidget):
     """``show_file(opened)`` shows an :class:`~app.gui.run_files.OpenedFile`; everything else follows."""
 
@@ -55,7 +58,8 @@ class ResultsView(QtWidgets.QWidget):
         self.mode.addItems([SLICE, PROJECTION, SECTION])
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.plane = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.plane.valueChanged.connect(lambda _v: self._request())
+        self.plane.valueChanged.connect(self._plane_changed)
+        self._positions: dict[tuple[str, int], int] = {}  # (result, mode) -> the plane or row last shown
         self.plane_label = QtWidgets.QLabel("")
         self.plane_label.setMinimumWidth(220)
         self.stack_row = QtWidgets.QWidget()
@@ -155,8 +159,9 @@ class ResultsView(QtWidgets.QWidget):
         if is_stack:
             axis, _values = self.opened.stack_axis(key)
             self.mode.blockSignals(True)
-            for i, text in enumerate((SLICE, PROJECTION, SECTION)):
-                self.mode.setItemText(i, text if axis == "delay" else text.replace("delay", "repeat"))
+            texts = (SLICE, PROJECTION, SECTION) if axis == "delay" else REPEAT_MODE_TEXTS
+            for i, text in enumerate(texts):
+                self.mode.setItemText(i, text)
             self.mode.blockSignals(False)
             self._mode_changed()
         else:
@@ -169,12 +174,16 @@ class ResultsView(QtWidgets.QWidget):
         n, h, _w = self.opened.results[key].shape
         top = {0: n - 1, 1: 0, 2: h - 1}[self.mode.currentIndex()]
         self.plane.blockSignals(True)
-        value = min(self.plane.value(), top) if self.mode.currentIndex() != 2 else h // 2
+        value = min(self._positions.get((key, self.mode.currentIndex()), top // 2 if top else 0), top)
         self.plane.setRange(0, top)
         self.plane.setValue(value)
         self.plane.setEnabled(top > 0)
         self.plane.setVisible(self.mode.currentIndex() != 1)  # a projection has no plane to choose
         self.plane.blockSignals(False)
+        self._request()
+
+    def _plane_changed(self, value: int) -> None:
+        self._positions[(self.current_key(), self.mode.currentIndex())] = value
         self._request()
 
     def select(self, key: str, mode: str | None = None, index: int | None = None) -> None:

@@ -410,3 +410,27 @@ def test_a_reprocess_results_file_shows_its_maps_at_its_pixel_size(qtbot, views,
     shown = show(qtbot, results, "phase_unwrapped")
     np.testing.assert_array_equal(shown.data, truth(out)["phase_unwrapped"].astype(np.float32))
     assert image_rect(results).width() == pytest.approx(32 * pixel_um)
+
+
+def test_no_run_file_is_opened_on_the_gui_thread(qtbot, views, runs, tmp_path, monkeypatch):
+    import threading
+
+    results, browser = views
+    path, _ = runs["delay-scan"]
+    opened_on = []
+    original = h5py.File.__init__
+
+    def recording(self, *args, **kwargs):
+        opened_on.append(threading.current_thread().name)
+        original(self, *args, **kwargs)
+    monkeypatch.setattr(h5py.File, "__init__", recording)
+    open_in(qtbot, browser, results, path)
+    for key, mode, index in (("depth_um", None, None), ("volume", SLICE, 2), ("volume", PROJECTION, None),
+                             ("volume", SECTION, 5), ("field_phase", SLICE, 1)):
+        show(qtbot, results, key, mode, index)
+    job = results.export_tiff(tmp_path / "depth.ome.tif")
+    wait_until(qtbot, lambda: job.done, what="the export")
+    browser.refresh_list()
+    wait_until(qtbot, lambda: browser._list_job is None, what="the runs list")
+    monkeypatch.undo()
+    assert opened_on and set(opened_on) == {"qiup-gui-files"}
