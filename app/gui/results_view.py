@@ -241,9 +241,10 @@ class ResultsView(QtWidgets.QWidget):
     def _display(self, shown: Shown) -> None:
         if shown.key != self.current_key():
             return  # the user chose another map meanwhile
-        first = self.shown is None or (self.shown.key, self.shown.mode) != (shown.key, shown.mode) \
-            or self.shown.data.shape != shown.data.shape
-        self.shown = shown
+        geometry = (shown.x0, shown.y0, shown.width, shown.height, shown.data.shape[:2])
+        old = self.shown
+        first = old is None or (old.x0, old.y0, old.width, old.height, old.data.shape[:2]) != geometry
+        self.shown = shown  # the view and the profile line stay where they were while the geometry does
         rect = QtCore.QRectF(shown.x0, shown.y0, shown.width, shown.height)
         cmap = pg.colormap.get(shown.cmap)
         self.bar.setColorMap(cmap)

@@ -434,3 +434,16 @@ def test_no_run_file_is_opened_on_the_gui_thread(qtbot, views, runs, tmp_path, m
     wait_until(qtbot, lambda: browser._list_job is None, what="the runs list")
     monkeypatch.undo()
     assert opened_on and set(opened_on) == {"qiup-gui-files"}
+
+
+def test_the_profile_line_stays_put_from_one_map_to_the_next(qtbot, views, runs):
+    results, browser = views
+    path, pixel_um = runs["phase-stepping"]
+    open_in(qtbot, browser, results, path)
+    show(qtbot, results, "phase")
+    first, last = results.line.getHandles()
+    results.line.movePoint(first, QtCore.QPointF(4.5 * pixel_um, 3.5 * pixel_um))
+    results.line.movePoint(last, QtCore.QPointF(4.5 * pixel_um, 28.5 * pixel_um))  # down column 4
+    show(qtbot, results, "amplitude")
+    _, values = results.line_profile()
+    np.testing.assert_array_equal(values, truth(path)["amplitude"][3:29, 4].astype(np.float32))
