@@ -84,6 +84,11 @@ class ResultsView(QtWidgets.QWidget):
         self.line.setZValue(10)
         self.plot.addItem(self.line)
         self.line.sigRegionChanged.connect(self._update_profile)
+        self.column = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#ffeb3b", width=2))  # a section's A-scan
+        self.column.setZValue(10)
+        self.column.hide()
+        self.plot.addItem(self.column)
+        self.column.sigPositionChanged.connect(self._update_profile)
         self.profile = pg.PlotWidget()
         self.profile.setMaximumHeight(170)
         self.profile_curve = self.profile.plot(pen=pg.mkPen("#ffeb3b"))
@@ -268,10 +273,12 @@ class ResultsView(QtWidgets.QWidget):
         self.plane_label.setText(plane_text(self.opened, shown.key, shown.index) if shown.mode == SLICE else
                                  (self._section_label(shown) if shown.mode == SECTION else ""))
         self.line.setVisible(not shown.is_rgb and shown.mode != SECTION)
-        self.profile.setVisible(self.line.isVisible())
+        self.column.setVisible(shown.mode == SECTION)
+        self.profile.setVisible(not shown.is_rgb)
         if first:
             self.plot.vb.setRange(rect=rect, padding=0.02)
             self._place_line(shown)
+            self.column.setValue(shown.x0 + shown.width / 2)
         self._update_profile()
         r = self.opened.results.get(shown.key)
         self.note.setText(f"{shown.key}: {r.description}" if r is not None and r.description else "")
@@ -293,11 +300,16 @@ class ResultsView(QtWidgets.QWidget):
         self.line.blockSignals(False)
 
     def line_profile(self) -> tuple[np.ndarray, np.ndarray]:
-        """(distance along the line in um (or px), values) of the map shown, nearest pixel, one per pixel."""
+        """(distance along the line in um (or px), values) of the map shown, nearest pixel, one per pixel; for
+        a section, (delay of each plane, values) down the column under the vertical line (an A-scan)."""
         shown = self.shown
-        if shown is None or shown.is_rgb or shown.mode == SECTION:
+        if shown is None or shown.is_rgb:
             return np.zeros(0), np.zeros(0)
         scale = shown.pixel_size_um or 1.0
+        if shown.mode == SECTION:
+            n, w = shown.data.shape
+            column = int(np.clip((self.column.value() - shown.x0) / scale, 0, w - 1))
+            return shown.y0 + (np.arange(n) + 0.5) * shown.height / n, shown.data[:, column]
         origin = self.line.pos()
         start, end = [((origin.x() + p.x()) / scale, (origin.y() + p.y()) / scale) for p in self.line.listPoints()]
         return line_samples(shown.data, start, end, scale)
@@ -307,8 +319,14 @@ class ResultsView(QtWidgets.QWidget):
         if shown is None or not self.profile.isVisible():
             return
         distance, values = self.line_profile()
-        self.profile_curve.setData(distance, np.nan_to_num(values, nan=np.nan), connect="finite")
-        self.profile.setLabel("bottom", f"distance along the line ({'um' if shown.pixel_size_um else 'px'})")
+        self.profile_curve.setData(distance, values, connect="finite")
+        if shown.mode == SECTION:
+            x_um = self.column.value()
+            self.profile.setTitle(f"at x = {x_um:.1f} {'um' if shown.pixel_size_um else 'px'} (the vertical line)")
+            self.profile.setLabel("bottom", shown.y_label)
+        else:
+            self.profile.setTitle(None)
+            self.profile.setLabel("bottom", f"distance along the line ({'um' if shown.pixel_size_um else 'px'})")
         self.profile.setLabel("left", value_label(shown.key, shown.unit))
 
     # ------------------------------------------------------------------------------ export
@@ -329,11 +347,12 @@ class ResultsView(QtWidgets.QWidget):
             self.export_png(Path(path)) if kind == "png" else self.export_tiff(Path(path))
 
     def export_png(self, path: Path, width_px: int = 1400) -> Path:
-        """The displayed map as on screen (title naming the file, axes, colour bar; no profile line)."""
+        """The displayed map as on screen (title naming the file, axes, colour bar; no profile markers)."""
         import pyqtgraph.exporters
 
-        line_shown = self.line.isVisible()
-        self.line.hide()
+        markers = [(item, item.isVisible()) for item in (self.line, self.column)]
+        for item, _visible in markers:
+            item.hide()
         if self.shown is not None:
             self.plot.setTitle(f"{self.opened.path.name}: {self.shown.title}")
         try:
@@ -341,7 +360,8 @@ class ResultsView(QtWidgets.QWidget):
             exporter.parameters()["width"] = width_px
             exporter.export(str(path))
         finally:
-            self.line.setVisible(line_shown)
+            for item, visible in markers:
+                item.setVisible(visible)
             if self.shown is not None:
                 self.plot.setTitle(self.shown.title)
         self.note.setText(f"PNG written: {path}")

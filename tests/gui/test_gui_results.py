@@ -180,6 +180,12 @@ def test_delay_scan_slices_projection_sections_and_depth_map(qtbot, views, runs)
     assert (rect.left(), rect.width()) == (0.0, pytest.approx(32 * pixel_um))
     assert (rect.top(), rect.height()) == (pytest.approx(5.0), pytest.approx(90.0))
     assert results.plot.getAxis("left").labelText == "delay (um of delay-stage travel)"
+    results.column.setValue(20.5 * pixel_um)  # the vertical line over column 20: the A-scan there
+    delay_um, envelope = results.line_profile()
+    np.testing.assert_allclose(delay_um, DELAYS_UM)
+    np.testing.assert_array_equal(envelope, volume[:, 13, 20])
+    assert results.profile.getAxis("bottom").labelText == "delay (um of delay-stage travel)"
+    np.testing.assert_array_equal(results.profile_curve.getData()[1], volume[:, 13, 20])
 
     phase = show(qtbot, results, "field_phase", SLICE, 3)
     np.testing.assert_array_equal(phase.data, files["field_phase"][3])
