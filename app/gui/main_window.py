@@ -11,6 +11,9 @@ from app.gui.bench_model import BenchModel
 from app.gui.device_panels import CameraPanel, LaserPanel, StagePanel
 from app.gui.live_view import LiveView
 from app.gui.maps_view import MapsView
+from app.gui.results_view import ResultsView
+from app.gui.run_files import FileWorker
+from app.gui.runs_browser import RunsBrowser
 from app.gui.sequence_panel import SequencePanel
 from app.gui.slm_panel import SlmPanel
 from app.gui.settings import load_settings, save_settings
@@ -43,6 +46,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.maps = MapsView(self.model, period_ms=100)  # polls faster than the ~6.7 Hz the model publishes
         self.live.roi_changed.connect(self.maps.set_roi)
         self.sequence = SequencePanel(self.model, self.settings)
+        self.files = FileWorker()  # every run-file read, off the GUI thread
+        self.results = ResultsView(self.files)
+        self.runs = RunsBrowser(runs_dir, self.files, on_open=self.results.show_file)
+        self._results_for: Path | None = None  # the finished run whose results were last shown
         self.panels = {
             "sequence": self._dock("Sequence", self.sequence, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
             "maps": self._dock("QIUP maps", self.maps, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
@@ -55,12 +62,21 @@ class MainWindow(QtWidgets.QMainWindow):
                                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
             "camera": self._dock("Camera", CameraPanel(self.model), QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
             "slm": self._dock("SLM", SlmPanel(self.model), QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
+            "results": self._dock("Results", self.results, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
+            "runs": self._dock("Runs", self.runs, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
         }
         self.tabifyDockWidget(self.panels["sequence"], self.panels["laser"])
         self.tabifyDockWidget(self.panels["laser"], self.panels["slm"])
+        self.tabifyDockWidget(self.panels["slm"], self.panels["runs"])
+        self.tabifyDockWidget(self.panels["maps"], self.panels["results"])
         self.tabifyDockWidget(self.panels["maps"], self.panels["alignment"])
         self.panels["sequence"].raise_()
         self.panels["maps"].raise_()
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_run_action = QtGui.QAction("&Open run...", self)
+        self.open_run_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        self.open_run_action.triggered.connect(self.open_run)
+        file_menu.addAction(self.open_run_action)
         self._build_toolbar()
         self._build_status_bar()
         self._restore_layout()
@@ -135,6 +151,20 @@ class MainWindow(QtWidgets.QMainWindow):
         except Exception as exc:  # noqa: BLE001 - a bad layout never blocks start-up
             self.settings_warning = f"window layout not restored ({exc})"
 
+    def open_run(self) -> None:
+        """File > Open run...: any run file, read-only; its maps in Results, its details in Runs."""
+        self.panels["runs"].raise_()
+        self.panels["results"].raise_()
+        self.runs.open_dialog()
+
+    def _show_finished_run(self, run) -> None:
+        """When the GUI's run has ended, its file's results go to the results view (once per run)."""
+        if run.path is not None and not run.active and run.result_status and run.path != self._results_for:
+            self._results_for = run.path
+            self.runs.open_path(run.path)
+            self.runs.refresh_list()
+            self.panels["results"].raise_()
+
     # ------------------------------------------------------------------------------ periodic
     def refresh(self) -> None:
         model = self.model
@@ -170,6 +200,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.file_label.setToolTip(str(run.path) if run.path else "")
         self.run_state.setText(f"run: {run.state}" + (f" - {run.sequence} {run.frames_done}/{run.frames_total}"
                                                         if run.active else ""))
+        self._show_finished_run(run)
 
     # ------------------------------------------------------------------------------ closing
     def close_on_signal(self, signum: int) -> None:
@@ -204,6 +235,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage("closing: aborting the run, laser off, closing devices ...")
         QtWidgets.QApplication.processEvents()
         self.model.close()
+        self.files.close()
         if problem:
             print(f"qiup: {problem}")
         self._closing_done = True

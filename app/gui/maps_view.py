@@ -10,24 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from app.gui.map_style import PHASE_CMAP, complex_rgb
 from app.gui.preview import achieved_step_rad, finite_mean, frames_to_reach
-
-PHASE_CMAP = "CET-C1"  # cyclic: -pi and +pi look the same
-
-
-@functools.cache
-def _phase_lut() -> np.ndarray:
-    return pg.colormap.get(PHASE_CMAP).getLookupTable(nPts=256, alpha=False).astype(np.float32)
-
-
-def complex_rgb(visibility: np.ndarray, phase_rad: np.ndarray, vmax: float) -> np.ndarray:
-    """(h, w, 3) uint8: hue = phase, brightness = visibility / vmax (clipped to 1)."""
-    lut = _phase_lut()
-    index = ((np.nan_to_num(phase_rad) + np.pi) / (2 * np.pi) * 255).astype(np.int32).clip(0, 255)
-    vmax = vmax if np.isfinite(vmax) else 1.0  # an all-masked map
-    value = np.clip(np.nan_to_num(visibility) / max(vmax, 1e-9), 0, 1)[..., None]
-    return np.ascontiguousarray((lut[index] * value).astype(np.uint8))
-
 
 PHASE_MIN_VISIBILITY = 0.05  # below this (or sigma_phase > 1 rad) the phase is noise: shown transparent
 

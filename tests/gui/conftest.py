@@ -58,12 +58,20 @@ def make_window(qtbot, tmp_path):
     delete_now()
 
 
-def delete_now() -> None:
+@pytest.fixture(autouse=True)
+def collect_qt_garbage_between_tests():
+    """After every GUI test, on the GUI thread: cycles of Qt wrappers it left (e.g. a removed ROI and its
+    handles) are freed here, not by a garbage collection that happens to run during a later paint."""
+    yield
+    delete_now(passes=1)
+
+
+def delete_now(passes: int = 3) -> None:
     """Destroy deleted widgets here, on the GUI thread: left to the garbage collector, a cycle of Qt
     wrappers could be collected on whichever thread allocates next (a runner or poller thread)."""
     from PyQt6 import QtCore, QtWidgets
 
-    for _ in range(3):
+    for _ in range(passes):
         QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
         QtWidgets.QApplication.processEvents()
         gc.collect()
