@@ -3,7 +3,6 @@ fringe-quality meter and precision readout for the live view's ROI."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
