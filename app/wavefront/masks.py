@@ -76,11 +76,20 @@ class Correction:
     def load(cls, path: str | Path) -> "Correction":
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise MaskFileError(f"{path}: not a readable correction file ({exc})") from None
+        return cls.from_json(text, source=str(path))
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "correction") -> "Correction":
+        """The correction a :meth:`to_json` text describes; MaskFileError naming ``source`` otherwise."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MaskFileError(f"{source}: not a readable correction file ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != MASK_FORMAT:
-            raise MaskFileError(f"{path}: not a qiup SLM correction (format must be {MASK_FORMAT!r})")
+            raise MaskFileError(f"{source}: not a qiup SLM correction (format must be {MASK_FORMAT!r})")
         try:
             pupil = Pupil(tuple(float(v) for v in data["pupil"]["centre_yx_px"]), float(data["pupil"]["radius_px"]))
             return cls(noll_indices=tuple(int(j) for j in data["noll_indices"]),
@@ -90,7 +99,7 @@ class Correction:
                        lut_sha256=str(data.get("lut_sha256", "")), metadata=dict(data.get("metadata", {})),
                        extent_radii=float(data.get("extent_radii", 1.0)))
         except (KeyError, TypeError, ValueError) as exc:
-            raise MaskFileError(f"{path}: missing or bad field ({exc})") from None
+            raise MaskFileError(f"{source}: missing or bad field ({exc})") from None
 
 
 def blazed_grating_rad(shape: tuple[int, int], period_px: float, angle_rad: float = 0.0) -> np.ndarray:
