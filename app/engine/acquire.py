@@ -59,15 +59,18 @@ class LiveOutputs:
 
 
 def slm_base_mask(slm, plan: Plan) -> np.ndarray | None:
-    """The mask SLM steps add to: the plan's correction (shown now), else what the SLM shows; None when
-    the plan neither shows a correction nor steps with the SLM (the SLM is left alone)."""
+    """The mask SLM steps add to: the plan's correction (shown now, centred so that neither it nor it plus
+    the steps wraps where it can be avoided), else what the SLM shows; None when the plan neither shows
+    a correction nor steps with the SLM (the SLM is left alone)."""
+    steps = [max(stage.slm_steps_rad) for stage in plan.stages if stage.slm_steps_rad is not None]
     if plan.slm_correction_json is not None:
-        from app.wavefront.masks import Correction, compose_mask
+        from app.wavefront.masks import Correction, centred_for_slm, compose_mask
 
-        base = compose_mask(tuple(slm.shape), correction=Correction.from_json(plan.slm_correction_json))
+        correction = Correction.from_json(plan.slm_correction_json)
+        base = centred_for_slm(compose_mask(tuple(slm.shape), correction=correction), max(steps, default=0.0))
         slm.show(base, wait=True, label="correction")
         return base.astype(np.float64)
-    if any(stage.slm_steps_rad is not None for stage in plan.stages):
+    if steps:
         return slm.current_phase_rad().astype(np.float64)
     return None
 

@@ -126,3 +126,19 @@ def compose_mask(shape: tuple[int, int], *, correction: Correction | None = None
     if grating is not None:
         total += blazed_grating_rad(shape, *grating)
     return total.astype(np.float32)
+
+
+def wrap_free_offset_rad(mask_rad: np.ndarray, extra_span_rad: float = 0.0) -> float:
+    """The uniform phase that centres ``mask_rad`` (plus up to ``extra_span_rad`` added later, e.g. SLM phase
+    steps) in (0, 2 pi): a mask whose range is below 2 pi then shows without a phase wrap. A uniform
+    phase changes only the global interference phase, but a wrap is a line where the real panel's
+    fringing field smooths 2 pi into every phase in between, which scatters light and costs visibility
+    (a few per cent for a mask near zero, whose sign changes would all be wraps)."""
+    m = np.asarray(mask_rad)
+    lo, hi = float(np.min(m)), float(np.max(m)) + float(extra_span_rad)
+    return float(np.pi - 0.5 * (lo + hi))
+
+
+def centred_for_slm(mask_rad: np.ndarray, extra_span_rad: float = 0.0) -> np.ndarray:
+    """``mask_rad`` plus :func:`wrap_free_offset_rad` (float32 radians, for ``SLM.show``)."""
+    return (np.asarray(mask_rad, np.float64) + wrap_free_offset_rad(mask_rad, extra_span_rad)).astype(np.float32)

@@ -205,3 +205,33 @@ def test_a_procedure_run_cannot_be_resumed(tmp_path):
         runner.run("adaptive-optics", {**SMALL, "modes": [5]}, path=tmp_path / "a.h5", raise_on_error=False)
         with pytest.raises(ParameterError, match="closed loop and cannot be resumed"):
             runner.resume_run(tmp_path / "a.h5")
+
+
+def test_a_procedure_pauses_between_frames_and_resumes_to_completion(tmp_path):
+    from app.engine import RunState
+
+    with open_bench(small_loaded(tmp_path, sample="empty")) as bench:
+        runner = Runner(bench)
+        paused, seen, done = threading.Event(), {}, []
+        runner.events.state_changed.connect(lambda new, old: new == RunState.PAUSED and paused.set())
+        runner.events.progress.connect(lambda p: done.append(p.frames_done))
+
+        def pause_at_2(progress):
+            if progress.frames_done == 2 and "paused_at" not in seen:
+                seen["paused_at"] = 2
+                runner.pause()
+                threading.Thread(target=check_and_resume).start()
+
+        def check_and_resume():
+            assert paused.wait(30)
+            before = len(done)
+            threading.Event().wait(0.5)
+            seen["progress_while_paused"] = len(done) - before
+            runner.resume()
+
+        runner.events.progress.connect(pause_at_2)
+        result = runner.run("adaptive-optics", {**SMALL, "modes": [5], "cycles": 1}, path=tmp_path / "p.h5")
+        assert not bench.world.state.laser_emission
+    assert result.status == "complete"
+    assert seen["progress_while_paused"] == 0
+    assert done[-1] == 2 + 3  # before, 2N+1 with N = 1, after

@@ -95,7 +95,7 @@ def lut_sha256(lut: np.ndarray) -> str:
 def run(ctx: ProcedureContext) -> None:
     from app.engine.sequences import bench_facts
     from app.wavefront.loop import gaussian_beam_amplitude, run_modal_correction
-    from app.wavefront.masks import compose_mask
+    from app.wavefront.masks import centred_for_slm, compose_mask
     from app.wavefront.zernike import Pupil, ZernikeBasis
 
     p, bench = ctx.params, ctx.bench
@@ -150,7 +150,7 @@ def run(ctx: ProcedureContext) -> None:
         correction.save(target)
         ctx.notes["mask_file"] = target
     if p.apply:
-        bench.slm.show(compose_mask(shape, correction=correction), wait=False, label="ao correction")
+        bench.slm.show(centred_for_slm(compose_mask(shape, correction=correction)), wait=False, label="ao correction")
     ctx.log(f"adaptive optics ({p.method}, {len(p.modes)} modes, {p.cycles} cycles): {p.metric} "
             f"{result.visibility_before:.4g} -> {result.visibility_after:.4g} in {result.n_measurements} bursts"
             + (f"; correction saved to {target}" if target is not None else ""))

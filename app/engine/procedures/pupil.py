@@ -26,6 +26,8 @@ def plan(p, facts):
         ResultSpec("pupil_radius_px", (), "px", "float64", "mean of the two axes' radii (1/e^2 for a Gaussian beam)"),
         ResultSpec("pupil_radius_yx_px", (2,), "px", "float64", "radius fitted along y and along x"),
         ResultSpec("edge_fit_residual", (2,), "1", "float64", "RMS residual of the y and x fits (visibility)"),
+        ResultSpec("edge_step_rad", (2,), "rad", "float64", "interference phase step the edge delivered (fitted; "
+                   "pi with a calibrated LUT)"),
     ]
     return procedure_plan("pupil-registration", p, facts, results, sample_in=False)
 
@@ -67,13 +69,14 @@ def run(ctx: ProcedureContext) -> None:
                 raise PupilFitError(f"pupil-registration along {axis}: {exc}") from None
             f = fits[axis]
             ctx.log(f"pupil along {axis}: centre {f.centre_px:.1f} px, radius {f.radius_px:.1f} px ({f.profile}, "
-                    f"residual {f.residual_rms:.3g})")
+                    f"step {f.step_rad:.2f} rad, residual {f.residual_rms:.3g})")
     finally:
         metric.close()
         bench.slm.show(shown_before, wait=False, label="restored")
     y, x = fits["y"], fits["x"]
     ctx.record("pupil_radius_yx_px", np.array([y.radius_px, x.radius_px]))
     ctx.record("edge_fit_residual", np.array([y.residual_rms, x.residual_rms]))
+    ctx.record("edge_step_rad", np.array([y.step_rad, x.step_rad]))
     ctx.record("pupil_radius_px", 0.5 * (y.radius_px + x.radius_px))
     ctx.record("pupil_centre_yx_px", np.array([y.centre_px, x.centre_px]))  # last: its presence means done
     ctx.log(f"pupil on the SLM: centre (row, col) ({y.centre_px:.1f}, {x.centre_px:.1f}) px, radius "
