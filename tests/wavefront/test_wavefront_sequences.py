@@ -235,3 +235,17 @@ def test_a_procedure_pauses_between_frames_and_resumes_to_completion(tmp_path):
     assert result.status == "complete"
     assert seen["progress_while_paused"] == 0
     assert done[-1] == 2 + 3  # before, 2N+1 with N = 1, after
+
+
+def test_aborting_lut_calibration_gives_the_slm_its_own_lut_back_and_writes_no_lut_file(tmp_path):
+    with open_bench(small_loaded(tmp_path, sample="empty")) as bench:
+        own = bench.slm.lut.copy()
+        runner = Runner(bench)
+        runner.events.progress.connect(lambda p: p.frames_done == 5 and runner.abort("test abort"))
+        result = runner.run("lut-calibration", {**SMALL, "gray_step": 16}, path=tmp_path / "lut.h5",
+                            raise_on_error=False)
+        assert np.array_equal(bench.slm.lut, own) and bench.slm.lut_name == "linear"
+        assert not bench.world.state.laser_emission
+    assert result.status == "aborted" and read_run_file(tmp_path / "lut.h5").status == "aborted"
+    assert not (tmp_path / "lut.lut").exists()
+    assert np.all(np.isnan(read_run_file(tmp_path / "lut.h5")["response_rad"]))

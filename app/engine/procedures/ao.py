@@ -137,7 +137,7 @@ def run(ctx: ProcedureContext) -> None:
         done = True
     finally:
         if not (done and p.apply):  # an aborted or failed search leaves the SLM as it found it
-            bench.slm.show(shown_before, wait=False, label="restored")
+            ctx.show_quietly(shown_before, "restored")
     correction = result.correction
     correction.metadata.update(metric=p.metric, roi_px=p.roi_px, sample_in=p.sample_in,
                                run_file=str(ctx.sink.path) if ctx.sink.path is not None else "")

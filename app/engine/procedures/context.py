@@ -75,6 +75,13 @@ class ProcedureContext:
         bench.delay_stage.move_to(cal.zero_path_delay_um)
         bench.delay_stage.wait_settled()
 
+    def show_quietly(self, mask_rad, label: str) -> None:
+        """Put a mask back on the SLM on the way out; a failure is logged, never raised over the real error."""
+        try:
+            self.bench.slm.show(mask_rad, wait=False, label=label)
+        except Exception as exc:  # noqa: BLE001 - the run is ending already; its own error matters more
+            self.sink.log("warning", f"the SLM mask could not be restored ({exc})")
+
     def pump(self, on: bool) -> None:
         cal = self.calibration
         switch_pump(self.bench, on=on, power_w=self.plan.laser_power_w, settle_fraction=cal.laser_settle_fraction,

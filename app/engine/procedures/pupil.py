@@ -72,7 +72,7 @@ def run(ctx: ProcedureContext) -> None:
                     f"step {f.step_rad:.2f} rad, residual {f.residual_rms:.3g})")
     finally:
         metric.close()
-        bench.slm.show(shown_before, wait=False, label="restored")
+        ctx.show_quietly(shown_before, "restored")
     y, x = fits["y"], fits["x"]
     ctx.record("pupil_radius_yx_px", np.array([y.radius_px, x.radius_px]))
     ctx.record("edge_fit_residual", np.array([y.residual_rms, x.residual_rms]))
