@@ -59,8 +59,16 @@ def _simulator_has_psf_switch() -> bool:
 
 
 def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, frames_per_step: int = 4,
-            keep_frames: bool = False, ideal_imaging: bool = True, tmp_dir: Path | None = None) -> SimulatedAcquisition:
-    """Dark, reference and sample runs on the simulated bench (central ROI of ``roi_size`` pixels)."""
+            keep_frames: bool = False, ideal_imaging: bool = True, tmp_dir: Path | None = None,
+            stepper: str = "piezo") -> SimulatedAcquisition:
+    """Dark, reference and sample runs on the simulated bench (central ROI of ``roi_size`` pixels).
+
+    ``stepper="slm"``: the piezo stays at its first setpoint and the SLM adds a uniform phase (step /
+    passes) per step, as ``phase_stepper = "slm"`` does, through the panel's calibrated (ideal) LUT. The
+    simulated SLM acts through the coherent PSF only, so imaging is not ideal then and the truth is the
+    object as the interferometer sees it (``effective_transmission``: blurred, with the SLM's phase)."""
+    if stepper == "slm":
+        ideal_imaging = False
     import tempfile
 
     from app.bench_factory import open_bench
@@ -86,6 +94,14 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
             bench.delay_stage.move_to(cal.zero_path_delay_um)
         cam.start()
         acquirer = StepAcquirer(bench, frame_timeout_s=5.0)
+        slm_steps = None
+        if stepper == "slm":
+            from app.engine.acquire import slm_step_mask
+
+            bench.slm.lut = bench.slm.ideal_lut()
+            base = np.zeros(bench.slm.shape)
+            slm_steps = [slm_step_mask(base, phi / world.pass_count) for phi in equal_step_phases_rad(steps)]
+            volts = np.full(steps, volts[0])
 
         def run(emission: bool, sample_in: bool) -> SimulatedRun:
             # the pump ramps after emission on; the truth below assumes its setpoint
@@ -95,6 +111,8 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
             out = SimulatedRun(sums=None)  # type: ignore[arg-type]
             expected = []
             for k, v in enumerate(volts):
+                if slm_steps is not None:
+                    bench.slm.show(slm_steps[k], wait=True, label=f"phase step {k}")
                 _, frames = acquirer.take(float(v), frames_per_step, laser_on=emission)
                 expected.append(np.asarray(expected_electrons(world, slices, exposure_s), np.float64))
                 for taken in frames:
@@ -110,7 +128,8 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
             dark = run(False, False)
             reference = run(True, False)
             sample_run = run(True, True)
-            transmission = np.asarray(world.transmission_truth(slices))
+            transmission = np.asarray(world.transmission_truth(slices) if slm_steps is None
+                                      else world.optics.effective_transmission(slices))
         finally:
             bench.laser.set_emission(False)
             cam.stop()

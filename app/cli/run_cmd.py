@@ -14,7 +14,8 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="run an acquisition sequence (or a sequence file)")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="bench TOML (default: simulation)")
     p.add_argument("--sequence", default="phase-stepping",
-                   help="dark | reference | phase-stepping | delay-scan | fringe-calibration | time-series | live")
+                   help="dark | reference | phase-stepping | delay-scan | fringe-calibration | time-series | live | "
+                        "pupil-registration | lut-calibration | adaptive-optics")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="sequence parameter")
     p.add_argument("--sequence-file", type=Path, help="TOML with [[sequence]] tables (name = ..., parameters), run in order")
     p.add_argument("--out", type=Path, default=Path("runs"), help="output folder (default: ./runs)")

@@ -58,6 +58,28 @@ class LiveOutputs:
     preview_interval_s: float = 0.2
 
 
+def slm_base_mask(slm, plan: Plan) -> np.ndarray | None:
+    """The mask SLM steps add to: the plan's correction (shown now, centred so that neither it nor it plus
+    the steps wraps where it can be avoided), else what the SLM shows; None when the plan neither shows
+    a correction nor steps with the SLM (the SLM is left alone)."""
+    steps = [max(stage.slm_steps_rad) for stage in plan.stages if stage.slm_steps_rad is not None]
+    if plan.slm_correction_json is not None:
+        from app.wavefront.masks import Correction, centred_for_slm, compose_mask
+
+        correction = Correction.from_json(plan.slm_correction_json)
+        base = centred_for_slm(compose_mask(tuple(slm.shape), correction=correction), max(steps, default=0.0))
+        slm.show(base, wait=True, label="correction")
+        return base.astype(np.float64)
+    if steps:
+        return slm.current_phase_rad().astype(np.float64)
+    return None
+
+
+def slm_step_mask(base_rad: np.ndarray, step_rad: float) -> np.ndarray:
+    """``base_rad`` plus a uniform SLM phase (float32 radians; the SLM contract wraps and quantises)."""
+    return (base_rad + float(step_rad)).astype(np.float32)
+
+
 class Acquisition:
     def __init__(self, bench, plan: Plan, sink, events: RunnerEvents, control: Control, suspenders: Suspenders,
                  analysis: Analysis, results: ResultStore, start: ResumeState, *, calibration,
@@ -90,6 +112,7 @@ class Acquisition:
         bench.camera.start()
         if self.start.block > 0:
             bench.camera.continue_frame_numbering(self.start.last_frame_id)
+        self._slm_base = slm_base_mask(bench.slm, plan)
         first = plan.blocks[self.start.block].stage if self.start.block < len(plan.blocks) else len(plan.stages)
         for stage in plan.stages[:first]:  # stages finished before a resume: rebuild what later ones need
             self._open_sums(stage)
@@ -164,6 +187,9 @@ class Acquisition:
     def _take_block(self, index: int, stage: PlanStage, block, cycle_acc: StepAccumulator) -> None:
         sums, sink, plan = self.sums, self.sink, self.plan
         piezo = stage.piezo_setpoints[block.step] + self.offset.get(stage.label, 0.0)
+        if stage.slm_steps_rad is not None:  # SLM phase stepping: waits the SLM's settle time; stale frames go
+            self.bench.slm.show(slm_step_mask(self._slm_base, stage.slm_steps_rad[block.step]), wait=True,
+                                label=f"phase step {block.step}")
         readback, frames = self.acquirer.take(piezo, block.frames, laser_on=stage.laser_on)
         latest = self.outputs.latest_frame
         for frame in frames:

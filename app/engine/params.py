@@ -6,7 +6,7 @@ Everything checkable without a device is checked here (types, ranges); limits th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -43,6 +43,11 @@ class _Stepped(_Params):
     laser_power_w: float | None = Field(None, gt=0.0, description="pump power; the calibration value if unset")
     phase_lock: bool = Field(False, description="re-estimate the global phase each cycle and correct the piezo")
     min_reference_visibility: float = Field(0.05, ge=0.0, lt=1.0, description="pixels below are masked")
+    phase_stepper: Literal["piezo", "slm"] = Field("piezo", description="step the phase with the piezo, or with "
+                                                   "uniform phase offsets on the SLM (over its correction)")
+    slm_passes: int = Field(2, ge=1, le=4, description="times the idler crosses the SLM (SLM steps: phase / passes)")
+    slm_correction: str | None = Field(None, description="a correction file (qiup-slm-correction JSON) shown on "
+                                       "the SLM for the whole run")
 
     @model_validator(mode="after")
     def _cycles_fit(self):
@@ -136,6 +141,9 @@ SEQUENCES: dict[str, type[BaseModel]] = {
     "time-series": TimeSeriesParams,
     "live": LiveParams,
 }
+from app.engine.procedures.params import PROCEDURE_PARAMS  # noqa: E402 - they build on _Params above
+
+SEQUENCES.update(PROCEDURE_PARAMS)
 
 
 def _split_pairs(pairs: list[str]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class PlanStage:
     phase_lock: bool = False
     start_after_s: float = 0.0  # time-series: earliest start, from the start of the run
     index: int = 0  # position in the plan (time-series repeat, delay index, ...)
+    slm_steps_rad: tuple[float, ...] | None = None  # SLM phase stepping: uniform SLM phase of each step (None: piezo)
 
     @property
     def n_steps(self) -> int:
@@ -85,6 +86,7 @@ class Plan:
     laser_power_w: float
     exposure_s: float | None
     frame_timeout_s: float
+    slm_correction_json: str | None = None  # a Correction shown on the SLM for the whole run (None: leave the SLM)
     blocks: tuple[Block, ...] = field(default=())
 
     def __post_init__(self):

@@ -18,8 +18,9 @@ def is_stacked(spec: ResultSpec) -> bool:
 
 
 def empty_result(spec: ResultSpec) -> np.ndarray:
-    """NaN (float) or 0 (integer) until computed, as in the run file."""
-    return np.full(spec.shape, 0 if spec.dtype.startswith("uint") else np.nan, dtype=spec.dtype)
+    """NaN (float), 0 (integer) or b"" (text) until computed, as in the run file."""
+    fill = 0 if spec.dtype.startswith("uint") else b"" if spec.dtype.startswith("S") else np.nan
+    return np.full(spec.shape, fill, dtype=spec.dtype)
 
 
 class ResultStore:

@@ -28,6 +28,8 @@ from app.engine.file_sink import FileSink, NoFile
 from app.engine.params import ParameterError, validate_params
 from app.engine.plan import Plan, check_memory, plan_from_json, plan_to_json
 from app.engine.preview import Previewer
+from app.engine.procedures import PROCEDURES, procedure_module
+from app.engine.procedures.context import ProcedureContext
 from app.engine.results import ResultStore, RunResult
 from app.engine.sequences import bench_facts, build_plan
 from app.engine.suspenders import Suspenders
@@ -121,6 +123,8 @@ class Runner:
         """Continue an interrupted run file from its last completed block."""
         self._require_idle()
         snap = check_resumable(path, plan_from_json)  # RunFileError: complete, live writer, inconsistent
+        if snap.sequence in PROCEDURES:
+            raise ParameterError(f"{path}: a {snap.sequence} run is a closed loop and cannot be resumed; start it again")
         plan = plan_from_json(snap.plan_json)
         params = validate_params(snap.sequence, snap.parameters)
         shape = bench_facts(self.bench).frame_shape
@@ -243,6 +247,10 @@ class Runner:
                 run_live(self.bench, plan, params, self.events, self._control, results.memory,
                          calibration=bench_facts(self.bench).calibration, latest_frame=self._frame_slot,
                          latest_maps=self._maps_slot)
+            elif sequence in PROCEDURES:
+                ctx = ProcedureContext(self.bench, params, plan, sink, self.events, self._control, results,
+                                       bench_facts(self.bench).calibration, self._frame_slot)
+                procedure_module(sequence).run(ctx)
             else:
                 previewer = None if self.preview_interval_s is None else Previewer(self._maps_slot)
                 outputs = LiveOutputs(self._frame_slot, previewer, self.preview_interval_s)

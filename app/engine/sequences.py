@@ -8,6 +8,7 @@ can run on a GUI thread; every position a plan will visit is checked there, befo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from app.engine.calibration import effective_calibration
 from app.engine import params as P
 from app.engine.params import ParameterError
 from app.engine.plan import Plan, ResultSpec, PlanStage, equal_steps
+from app.engine.procedures import PROCEDURES, procedure_module
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class BenchFacts:
     has_sample_stage: bool
     calibration: CalibrationConfig
     sample_limits_um: tuple[float, float] | None = None
+    slm_shape: tuple[int, int] | None = None  # (rows, cols) of the SLM panel
+    slm_levels: int = 256  # entries of its LUT (phase levels per 2 pi)
+    slm_pupil_centre_px: tuple[float, float] | None = None  # [slm] pupil_centre_px, where the config has one
+    slm_pupil_radius_px: float | None = None  # [slm] pupil_radius_px
+    slm_lut_path: str | None = None  # [slm] lut_path (the LUT file the SLM driver loads), resolved
 
 
 def bench_facts(bench) -> BenchFacts:
@@ -53,13 +60,32 @@ def bench_facts(bench) -> BenchFacts:
         has_sample_stage=sample is not None,
         calibration=effective_calibration(bench.config),
         sample_limits_um=None if sample is None else tuple(sample.limits),
+        **_slm_facts(bench),
     )
+
+
+def _slm_facts(bench) -> dict:
+    """The SLM's shape and LUT size (capability record) and the pupil / LUT file its config names."""
+    slm = getattr(bench, "slm", None)
+    if slm is None:
+        return {}
+    caps = slm.capabilities()
+    section = getattr(getattr(bench.config, "settings", None), "slm", None)
+    centre = getattr(section, "pupil_centre_px", None)
+    lut_path = getattr(section, "lut_path", None)
+    if lut_path is not None and not Path(lut_path).is_absolute():
+        lut_path = str(Path(bench.config.path).parent / lut_path)
+    return dict(slm_shape=tuple(caps.shape), slm_levels=int(caps.levels),
+                slm_pupil_centre_px=None if centre is None else (float(centre[0]), float(centre[1])),
+                slm_pupil_radius_px=getattr(section, "pupil_radius_px", None), slm_lut_path=lut_path)
 
 
 def build_plan(sequence: str, params, facts: BenchFacts) -> Plan:
     """Expand validated parameters into a plan; ParameterError if the bench cannot do it."""
-    builder = _BUILDERS[sequence]
-    plan = builder(params, facts)
+    if sequence in PROCEDURES:
+        plan = procedure_module(sequence).plan(params, facts)
+    else:
+        plan = _BUILDERS[sequence](params, facts)
     _check_limits(sequence, plan, facts)
     return plan
 
@@ -74,6 +100,9 @@ def _stepped(label: str, kind, p, facts: BenchFacts, *, sample_in: bool | None, 
     cal = facts.calibration
     volts, phases = equal_steps(p.steps, cal.piezo_start, cal.piezo_travel_per_2pi)
     extra.setdefault("delay_um", cal.zero_path_delay_um)  # at zero path difference unless the stage scans delay
+    if getattr(p, "phase_stepper", "piezo") == "slm":  # the piezo stays put; the SLM adds phase / passes
+        volts = (cal.piezo_start,) * len(volts)
+        extra["slm_steps_rad"] = tuple(float(phi) / p.slm_passes for phi in phases)
     return PlanStage(label, kind, volts, phases, p.frames_per_step, cycles=p.n_cycles(),
                  sample_in=sample_in, phase_lock=p.phase_lock, **extra)
 
@@ -121,7 +150,25 @@ def _object_results(facts, stack: int | None = None) -> list[ResultSpec]:
 def _plan(sequence, p, facts, stages, results, power=True) -> Plan:
     power_w = (getattr(p, "laser_power_w", None) or facts.calibration.laser_power_w) if power else 0.0
     return Plan(sequence=sequence, stages=tuple(stages), results=tuple(results), frame_shape=facts.frame_shape,
-                laser_power_w=float(power_w), exposure_s=p.exposure_s, frame_timeout_s=p.frame_timeout_s)
+                laser_power_w=float(power_w), exposure_s=p.exposure_s, frame_timeout_s=p.frame_timeout_s,
+                slm_correction_json=_slm_correction_json(sequence, p, facts))
+
+
+def _slm_correction_json(sequence: str, p, facts: BenchFacts) -> str | None:
+    """The ``slm_correction`` file's correction as JSON (kept in the plan: a resume shows the same one)."""
+    path = getattr(p, "slm_correction", None)
+    if path is None:
+        return None
+    from app.wavefront.masks import Correction, MaskFileError
+
+    try:
+        correction = Correction.load(path)
+    except MaskFileError as exc:
+        raise ParameterError(f"{sequence}: parameter slm_correction: {exc}") from None
+    if facts.slm_shape is not None and tuple(correction.slm_shape) != tuple(facts.slm_shape):
+        raise ParameterError(f"{sequence}: parameter slm_correction: {path} was made for an SLM of "
+                             f"{tuple(correction.slm_shape)}, this one is {tuple(facts.slm_shape)}")
+    return correction.to_json()
 
 
 def plan_dark(p: P.DarkParams, facts: BenchFacts) -> Plan:
@@ -205,7 +252,7 @@ _BUILDERS = {
     "time-series": plan_time_series,
     "live": plan_live,
 }
-assert set(_BUILDERS) == set(P.SEQUENCES)
+assert set(_BUILDERS) | set(PROCEDURES) == set(P.SEQUENCES)
 
 
 def _in_range(value: float, limits: tuple[float, float]) -> bool:
@@ -215,6 +262,13 @@ def _in_range(value: float, limits: tuple[float, float]) -> bool:
 
 def _check_limits(sequence: str, plan: Plan, facts: BenchFacts) -> None:
     """Every setpoint, delay, sample position and the pump power against the device limits."""
+    check_stages(sequence, plan.stages, facts)
+    if any(s.laser_on for s in plan.stages):
+        check_laser_power(sequence, plan.laser_power_w, facts)
+
+
+def check_stages(sequence: str, stages, facts: BenchFacts) -> None:
+    """The limits themselves, then every stage's piezo setpoints, delay and sample position."""
     for name, limits in (("phase piezo", facts.piezo_limits), ("delay stage", facts.delay_limits_um),
                          ("laser", facts.laser_limits_w), ("sample stage", facts.sample_limits_um)):
         if limits is not None and not (np.all(np.isfinite(limits)) and limits[0] <= limits[1]):
@@ -222,7 +276,7 @@ def _check_limits(sequence: str, plan: Plan, facts: BenchFacts) -> None:
     lo, hi = facts.piezo_limits
     unit = facts.piezo_unit
     cal = facts.calibration
-    for stage in plan.stages:
+    for stage in stages:
         bad = [v for v in stage.piezo_setpoints if not _in_range(v, facts.piezo_limits)]
         if bad:
             raise ParameterError(f"{sequence}: piezo setpoint {bad[0]:g} {unit} is outside the phase piezo's limits "
@@ -238,7 +292,9 @@ def _check_limits(sequence: str, plan: Plan, facts: BenchFacts) -> None:
                 slo, shi = facts.sample_limits_um
                 raise ParameterError(f"{sequence}: [calibration] {key} = {position:g} um is outside the sample "
                                      f"stage's limits [{slo:g}, {shi:g}] um")
+
+
+def check_laser_power(sequence: str, power_w: float, facts: BenchFacts) -> None:
     plo, phi = facts.laser_limits_w
-    if any(s.laser_on for s in plan.stages) and not (np.isfinite(plan.laser_power_w) and plo < plan.laser_power_w <= phi):
-        raise ParameterError(f"{sequence}: laser power {plan.laser_power_w:g} W is outside the laser's limits "
-                             f"({plo:g}, {phi:g}] W")
+    if not (np.isfinite(power_w) and plo < power_w <= phi):
+        raise ParameterError(f"{sequence}: laser power {power_w:g} W is outside the laser's limits ({plo:g}, {phi:g}] W")

@@ -138,6 +138,7 @@ def write_layout(h5, plan, plan_json, config_text, identities, parameters, save_
             group.attrs[key] = value
     h, w = plan.frame_shape
     stages, first = {}, 0
+    root.create_group("runs")  # empty for a procedure (decision 0047): its records are results
     for i, stage in enumerate(plan.stages):
         g = root.create_group(f"runs/{stage.label}")
         n = stage.n_steps
@@ -159,7 +160,7 @@ def write_layout(h5, plan, plan_json, config_text, identities, parameters, save_
         root.create_dataset(name, **early_allocated((size,), "uint8", 0))
     results = root.create_group("results")
     for spec in plan.results:
-        fill = 0 if spec.dtype.startswith("uint") else np.nan
+        fill = 0 if spec.dtype.startswith("uint") else None if spec.dtype.startswith("S") else np.nan  # text: b""
         d = results.create_dataset(spec.name, shape=spec.shape, dtype=spec.dtype, fillvalue=fill)
         d.attrs["unit"] = spec.unit
         if len(spec.shape) >= 2:  # images and stacks: the object-plane size of their last two axes

@@ -36,15 +36,20 @@ class LutFit:
         return lut_sha256(self.lut)
 
 
-def fit_lut(gray: np.ndarray, phase_rad: np.ndarray, *, max_gray: int = 255, levels: int = 256) -> LutFit:
-    """Fit measured (gray, phase) pairs; repeated gray levels are averaged (as complex phasors)."""
+def fit_lut(gray: np.ndarray, phase_rad: np.ndarray, *, max_gray: int = 255, levels: int = 256,
+            passes: int = 1) -> LutFit:
+    """Fit measured (gray, phase) pairs; repeated gray levels are averaged (as complex phasors).
+
+    ``phase_rad`` is the measured (wrapped) interference phase, which is ``passes`` times the SLM's phase
+    (2 for a double pass): it is unwrapped first, then divided, so the response and the LUT are the SLM's.
+    """
     gray = np.asarray(gray, np.float64)
     phase_rad = np.asarray(phase_rad, np.float64)
     if gray.shape != phase_rad.shape or gray.size < 8:
         raise LutFitError(f"need at least 8 (gray, phase) pairs of equal length (got {gray.size}, {phase_rad.size})")
     unique = np.unique(gray)
     mean_phase = np.array([np.angle(np.mean(np.exp(1j * phase_rad[gray == g]))) for g in unique])
-    unwrapped = np.unwrap(mean_phase)
+    unwrapped = np.unwrap(mean_phase) / passes
     unwrapped -= np.interp(0.0, unique, unwrapped)  # relative to gray 0
     sign = 1 if unwrapped[-1] >= unwrapped[0] else -1
     unwrapped *= sign

@@ -76,11 +76,20 @@ class Correction:
     def load(cls, path: str | Path) -> "Correction":
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise MaskFileError(f"{path}: not a readable correction file ({exc})") from None
+        return cls.from_json(text, source=str(path))
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "correction") -> "Correction":
+        """The correction a :meth:`to_json` text describes; MaskFileError naming ``source`` otherwise."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MaskFileError(f"{source}: not a readable correction file ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != MASK_FORMAT:
-            raise MaskFileError(f"{path}: not a qiup SLM correction (format must be {MASK_FORMAT!r})")
+            raise MaskFileError(f"{source}: not a qiup SLM correction (format must be {MASK_FORMAT!r})")
         try:
             pupil = Pupil(tuple(float(v) for v in data["pupil"]["centre_yx_px"]), float(data["pupil"]["radius_px"]))
             return cls(noll_indices=tuple(int(j) for j in data["noll_indices"]),
@@ -90,7 +99,7 @@ class Correction:
                        lut_sha256=str(data.get("lut_sha256", "")), metadata=dict(data.get("metadata", {})),
                        extent_radii=float(data.get("extent_radii", 1.0)))
         except (KeyError, TypeError, ValueError) as exc:
-            raise MaskFileError(f"{path}: missing or bad field ({exc})") from None
+            raise MaskFileError(f"{source}: missing or bad field ({exc})") from None
 
 
 def blazed_grating_rad(shape: tuple[int, int], period_px: float, angle_rad: float = 0.0) -> np.ndarray:
@@ -117,3 +126,19 @@ def compose_mask(shape: tuple[int, int], *, correction: Correction | None = None
     if grating is not None:
         total += blazed_grating_rad(shape, *grating)
     return total.astype(np.float32)
+
+
+def wrap_free_offset_rad(mask_rad: np.ndarray, extra_span_rad: float = 0.0) -> float:
+    """The uniform phase that centres ``mask_rad`` (plus up to ``extra_span_rad`` added later, e.g. SLM phase
+    steps) in (0, 2 pi): a mask whose range is below 2 pi then shows without a phase wrap. A uniform
+    phase changes only the global interference phase, but a wrap is a line where the real panel's
+    fringing field smooths 2 pi into every phase in between, which scatters light and costs visibility
+    (a few per cent for a mask near zero, whose sign changes would all be wraps)."""
+    m = np.asarray(mask_rad)
+    lo, hi = float(np.min(m)), float(np.max(m)) + float(extra_span_rad)
+    return float(np.pi - 0.5 * (lo + hi))
+
+
+def centred_for_slm(mask_rad: np.ndarray, extra_span_rad: float = 0.0) -> np.ndarray:
+    """``mask_rad`` plus :func:`wrap_free_offset_rad` (float32 radians, for ``SLM.show``)."""
+    return (np.asarray(mask_rad, np.float64) + wrap_free_offset_rad(mask_rad, extra_span_rad)).astype(np.float32)

@@ -2,7 +2,8 @@
 
 With the phase of every SLM pixel beyond the step's edge shifted by pi, the idler field there changes
 sign, and the fringe visibility becomes V(s) = V0 |1 - 2 F(s)|, where F(s) is the fraction of the beam's
-power before the edge at position s. For a beam of intensity ~ exp(-2 r^2 / w^2), F is a normal CDF
+power beyond the edge at position s (a step other than pi, e.g. through an uncalibrated LUT, gives
+V0 |1 - F + F exp(i step)| with the same dip centre). For a beam of intensity ~ exp(-2 r^2 / w^2), F is a normal CDF
 with standard deviation w / 2 and V(s) = V0 |erf(sqrt(2) (s - c) / w)|; a uniform disc of radius R has
 V(s) = V0 (2 / pi) |u sqrt(1 - u^2) + arcsin u| with u = (s - c) / R (clipped to |u| <= 1). The dip
 is deepest (V = 0) where the edge bisects the beam. Both models are fitted to the scan in x and in y;
@@ -27,25 +28,36 @@ class EdgeScanFit:
     v0: float
     residual_rms: float
     profile: str  # "gaussian" | "disc"
+    step_rad: float = np.pi  # the interference phase step the scan delivered (fitted)
 
 
-def _gaussian_edge(s, c, w):
+def _gaussian_fraction(s, c, w):
+    """Fraction of a Gaussian beam's power (intensity ~ exp(-2 r^2 / w^2)) beyond an edge at s."""
     from scipy.special import erf
 
-    return np.abs(erf(np.sqrt(2.0) * (s - c) / w))
+    return 0.5 * (1.0 - erf(np.sqrt(2.0) * (s - c) / w))
 
 
-def _disc_edge(s, c, r):
+def _disc_fraction(s, c, r):
+    """Fraction of a uniform disc's power beyond an edge at s."""
     u = np.clip((s - c) / r, -1.0, 1.0)
-    return np.abs(2.0 / np.pi * (u * np.sqrt(1.0 - u * u) + np.arcsin(u)))
+    return 0.5 - (u * np.sqrt(1.0 - u * u) + np.arcsin(u)) / np.pi
 
 
-PROFILES = {"gaussian": _gaussian_edge, "disc": _disc_edge}
+PROFILES = {"gaussian": _gaussian_fraction, "disc": _disc_fraction}
+
+
+def edge_visibility(s, c, radius, step_rad, fraction) -> np.ndarray:
+    """V / V0 = |1 - F + F exp(i step)| for a fraction F of the beam shifted by ``step_rad`` (pi: |1 - 2F|)."""
+    f = fraction(s, c, radius)
+    return np.abs(1.0 - f + f * np.exp(1j * step_rad))
 
 
 def fit_edge_scan(positions_px: np.ndarray, visibility: np.ndarray, profile: str = "auto") -> EdgeScanFit:
-    """Fit V0 * edge_profile((s - c) / radius) to a half-plane scan along one axis.
+    """Fit V0 |1 - F + F exp(i step)| to a half-plane scan along one axis, F the beam's power beyond the edge.
 
+    The step is fitted too (between pi/2 and 3 pi/2): the dip is deepest where the edge bisects the beam
+    whatever the step, so an SLM whose LUT is not calibrated yet still registers the pupil.
     ``profile``: "gaussian", "disc" or "auto" (both, the better fit wins).
     """
     from scipy.optimize import least_squares
@@ -62,14 +74,16 @@ def fit_edge_scan(positions_px: np.ndarray, visibility: np.ndarray, profile: str
     v0_guess = float(np.max(v))
     above = np.abs(v - v0_guess * 0.84) < 0.2 * v0_guess
     spread = float(np.median(np.abs(s[above] - s[k]))) if above.any() else float(np.ptp(s)) / 4
-    guess = np.array([v0_guess, s[k], max(spread, 1e-3) * 2.0])
+    step_guess = 2.0 * np.arccos(np.clip(v[k] / v0_guess, 0.0, 0.99))  # V_min / V0 = |cos(step / 2)|
+    guess = np.array([v0_guess, s[k], max(spread, 1e-3) * 2.0, np.clip(step_guess, np.pi / 2, 3 * np.pi / 2)])
     fits = []
     for name in (PROFILES if profile == "auto" else (profile,)):
-        model = PROFILES[name]
-        fit = least_squares(lambda p, model=model: p[0] * model(s, p[1], p[2]) - v, guess,
-                            bounds=([0.0, s.min(), 1e-3], [np.inf, s.max(), 10 * np.ptp(s)]))
-        v0, c, w = fit.x
-        fits.append(EdgeScanFit(float(c), float(w), float(v0), float(np.sqrt(np.mean(fit.fun ** 2))), name))
+        fraction = PROFILES[name]
+        fit = least_squares(lambda p, fraction=fraction: p[0] * edge_visibility(s, p[1], p[2], p[3], fraction) - v,
+                            guess, bounds=([0.0, s.min(), 1e-3, np.pi / 2], [np.inf, s.max(), 10 * np.ptp(s), 1.5 * np.pi]))
+        v0, c, w, step = fit.x
+        fits.append(EdgeScanFit(float(c), float(w), float(v0), float(np.sqrt(np.mean(fit.fun ** 2))), name,
+                                float(step)))
     return min(fits, key=lambda f: f.residual_rms)
 
 

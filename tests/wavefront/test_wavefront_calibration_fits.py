@@ -68,3 +68,17 @@ def test_half_plane_scans_register_the_pupil_within_2_percent_centre_and_5_perce
 def test_a_scan_that_misses_the_beam_centre_is_refused():
     with pytest.raises(PupilFitError, match="end of the scan"):
         fit_edge_scan(np.arange(10.0), np.linspace(0.1, 0.6, 10))
+
+
+def test_a_step_other_than_pi_still_registers_the_pupil_and_the_step_is_measured():
+    """An uncalibrated LUT: the step is 0.7 pi, the dip is shallow (|cos(0.35 pi)| = 0.45) but centred."""
+    shape, centre, radius, step = (300, 300), (150.0, 141.3), 60.0, 0.7 * np.pi
+    y, x = np.indices(shape)
+    intensity = np.exp(-2 * ((x - centre[1]) ** 2 + (y - centre[0]) ** 2) / radius ** 2)
+    positions = np.arange(40.0, 260.0, 8.0)
+    v = np.array([0.6 * abs(np.sum(intensity * np.exp(1j * step * m / np.pi))) / intensity.sum()
+                  for m in edge_scan_masks(shape, "x", positions)])
+    fit = fit_edge_scan(positions, v, "gaussian")
+    assert abs(fit.centre_px - centre[1]) <= 0.02 * radius
+    assert fit.radius_px == pytest.approx(radius, rel=0.05)
+    assert fit.step_rad == pytest.approx(step, abs=0.05)
