@@ -138,7 +138,7 @@ def write_layout(h5, plan, plan_json, config_text, identities, parameters, save_
             group.attrs[key] = value
     h, w = plan.frame_shape
     stages, first = {}, 0
-    root.create_group("runs")  # empty for a procedure (decision 0047): its records are results
+    root.create_group("runs")  # empty for a procedure (decision 0049): its records are results
     for i, stage in enumerate(plan.stages):
         g = root.create_group(f"runs/{stage.label}")
         n = stage.n_steps

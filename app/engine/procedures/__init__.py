@@ -1,4 +1,4 @@
-"""Closed-loop sequences (decision 0047): a plan with no blocks plus a body that runs in the run's worker.
+"""Closed-loop sequences (decision 0049): a plan with no blocks plus a body that runs in the run's worker.
 
 Each module has ``plan(params, facts) -> Plan`` (checked before anything moves) and ``run(ctx)``.
 """

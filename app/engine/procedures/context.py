@@ -3,7 +3,7 @@
 A *procedure* is a sequence whose next setting depends on the last measurement (closed loop: pupil
 registration, LUT calibration, adaptive optics), so it cannot be a precomputed plan of blocks. Its body
 runs in the runner's worker thread, which owns the bench (decision 0040), and uses only this context
-(decision 0047): frames through :class:`~app.engine.acquire_step.StepAcquirer` (pause/abort checked
+(decision 0049): frames through :class:`~app.engine.acquire_step.StepAcquirer` (pause/abort checked
 before every frame), the pump through ``switch_pump``, records through the run's file sink (each record
 written and flushed before the body goes on; ``measurements_done`` says how many rows hold data).
 """
