@@ -1,16 +1,23 @@
 """``qiup bench ao``: sensorless AO (2N+1 and N+1) on the simulated bench with its imperfect SLM.
 
-Each trial is a fresh simulated bench whose idler aberration is a random draw over Noll 5-16 (scaled to
-the stated rad RMS of wavefront), a 64 x 64 ROI at the field centre and the simulated camera's noise. The
-SLM keeps its S-shaped response, crosstalk, flicker and response time, but gets the *ideal* LUT
-(``SimSlm.ideal_lut()``) so LUT calibration error is not mixed in. Rows: no correction and the perfect
-conjugate -W/p (same-run baselines), then each method. Residual = the true W + p x correction projected on
-Noll 5-16 over the true pupil (rad RMS of wavefront); visibility relative to an aberration-free bench.
+The pump beam's pupil on the SLM is first *registered through the bench* (a pi/p half-plane step
+scanned across the SLM in x and y, visibility fitted by ``pupil_fit.fit_edge_scan``) on the
+aberration-free bench (an uncorrected aberration biases the scan, see :func:`register_pupil`); every
+trial then uses that registered pupil, its Gaussian beam (orthonormalised search modes, N+1 curvatures
+from the beam model) and a mask piston that keeps the SLM's wraps off the beam's centre. Each trial is a fresh simulated bench whose idler aberration is a
+random draw over Noll 5-16 (scaled to the stated rad RMS), a 64 x 64 ROI at the field centre, the
+simulated camera's noise, and the SLM's S-shaped response, crosstalk, flicker and response time with
+the *ideal* LUT (LUT calibration error is not mixed in). Residual: the true W + p x correction
+projected on Noll 5-16 over the true pupil (rad RMS of wavefront). Visibility: mean of 4 bursts,
+relative to the aberration-free bench (no aberration, flat SLM). USAF: finest element whose bar contrast
+in |t| = V / V_ref is >= 0.2, aberrated / corrected / aberration-free, on the first ``--usaf-trials``.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -18,34 +25,37 @@ NOLL = tuple(range(5, 17))
 ROI = (992, 992, 64, 64)
 METHODS = {"2n+1": dict(rms=1.0, cycles=2, target=0.15, extent=1.5),
            "n+1": dict(rms=0.7, cycles=3, target=0.20, extent=1.0)}  # N+1 diverges with the modes continued
-VISIBILITY_TARGET = 0.95  # of the aberration-free value, 2N+1 on average
+VISIBILITY_TARGET = (0.95, 0.90)  # of the aberration-free value, 2N+1: on average, in the worst tenth
+EVAL_BURSTS = 4  # bursts averaged for the before/after/free visibilities of the table (not the optimiser's)
+USAF_ROI = (768, 768, 512, 512)
+USAF_THRESHOLD = 0.2  # bar contrast in |t| that counts as resolved
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--trials", type=int, default=5, help="random aberrations per method (default 5)")
+    parser.add_argument("--trials", type=int, default=50, help="random aberrations per method (default 50)")
     parser.add_argument("--bias", type=float, default=0.35, help="bias per mode, rad RMS of SLM phase (default 0.35)")
-    parser.add_argument("--extent", type=float, default=None,
-                        help="modes continued to this many pupil radii (1: zero outside the pupil; "
-                        "default 1.5 for 2N+1, 1.0 for N+1)")
-    parser.add_argument("--search", choices=("unit-rms", "pump-weighted"), default="pump-weighted",
-                        help="search the modes as saved, or orthonormalised over the configured Gaussian pump "
-                        "(default pump-weighted)")
-    parser.add_argument("--frames-per-step", type=int, default=1, help="frames per phase step (default 1)")
+    parser.add_argument("--frames-per-step", type=int, default=2, help="frames per phase step (default 2)")
     parser.add_argument("--seed", type=int, default=12, help="random seed of the aberrations (default 12)")
+    parser.add_argument("--usaf-trials", type=int, default=3, help="2N+1 trials also imaged on the USAF target "
+                        "(default 3)")
+    parser.add_argument("--workers", type=int, default=0, help="processes (default: the CPU count, at most 4)")
 
 
-def _bench(aberration: dict[int, float]):
+# ---------------------------------------------------------------------------------------------- bench
+def _bench(aberration: dict[int, float], **options):
     from sim_backends.quick import quick_bench
 
-    bench = quick_bench(sample="empty", roi=ROI, aberration_zernike_rad=aberration)
+    bench = quick_bench(sample=options.pop("sample", "empty"), roi=options.pop("roi", ROI),
+                        aberration_zernike_rad=aberration, **options)
     bench.slm.lut = bench.slm.ideal_lut()
     return bench
 
 
-def _metric(bench, frames_per_step: int):
+def _metric(bench, frames_per_step: int, **options):
     from app.wavefront.loop import VisibilityMetric
 
-    return VisibilityMetric(bench, roi_px=64, frames_per_step=frames_per_step)
+    options.setdefault("carrier_rad", 0.0)  # centre_piston places every mask's piston here, not a uniform pi
+    return VisibilityMetric(bench, roi_px=64, frames_per_step=frames_per_step, **options)
 
 
 def _random_aberration(rng: np.random.Generator, rms_rad: float) -> dict[int, float]:
@@ -55,7 +65,7 @@ def _random_aberration(rng: np.random.Generator, rms_rad: float) -> dict[int, fl
 
 
 class _Truth:
-    """The world's W projected on Noll 5-16 over the true pupil (ground truth for the residual)."""
+    """The world's W projected on Noll 5-16 over the true pupil (ground truth for the residual only)."""
 
     def __init__(self, bench):
         from app.wavefront.zernike import Pupil, ZernikeBasis
@@ -69,82 +79,193 @@ class _Truth:
         return float(np.linalg.norm(self.basis.project(self.w + self.p * np.asarray(slm_phase_rad, np.float64))))
 
 
-def _trial(method: str, aberration, args, basis_cache: dict) -> dict:
-    from app.wavefront.loop import gaussian_beam_amplitude, run_modal_correction
-    from app.wavefront.zernike import Pupil, ZernikeBasis
+# ---------------------------------------------------------------------------------------------- pupil
+def _edge_scan(metric, shape, pass_count: int, pupil, under_rad) -> tuple:
+    """A pi/p half-plane step (a pi step of the wavefront) scanned in x and y over ``under_rad``; the fits."""
+    from app.wavefront.pupil_fit import edge_scan_masks, fit_edge_scan
 
+    fits = []
+    for axis, centre in (("x", pupil.centre_yx_px[1]), ("y", pupil.centre_yx_px[0])):
+        positions = centre + pupil.radius_px * np.linspace(-1.6, 1.6, 25)
+        v = [metric(under_rad + edge_scan_masks(shape, axis, [s])[0] / pass_count) for s in positions]
+        fits.append(fit_edge_scan(positions, np.asarray(v), profile="gaussian"))
+    return fits
+
+
+def register_pupil(frames_per_step: int):
+    """The pupil measured through an aberration-free bench by the half-plane scan (with 1 rad RMS of
+    aberration present the scan is biased: radius ~18 % short, or ~9 % over a first correction made with
+    the configured pupil). Returns (pupil, configured pupil, truth, measurements)."""
+    from app.wavefront.zernike import Pupil
+
+    bench = _bench({})
+    shape, p = tuple(bench.slm.shape), bench.world.pass_count
+    centre, radius = bench.world.slm_pupil_configured(shape)
+    configured = Pupil(tuple(centre), radius)
+    metric = _metric(bench, frames_per_step)
+    try:
+        fx, fy = _edge_scan(metric, shape, p, configured, np.zeros(shape, np.float32))
+    finally:
+        metric.close()
+    pupil = Pupil((fy.centre_px, fx.centre_px), float(np.sqrt(fx.radius_px * fy.radius_px)))
+    truth = bench.world.slm_pupil_truth(shape)
+    return pupil, configured, Pupil(tuple(truth[0]), truth[1]), 50
+
+
+# ---------------------------------------------------------------------------------------------- USAF
+def finest_resolved(aberration, mask_rad) -> int:
+    """Index of the finest USAF element resolved (bar contrast in V / V_ref >= threshold), -1 if none."""
+    from app.wavefront.loop import VisibilityMetric
+    from sim_backends.usaf import bar_contrast
+
+    bench = _bench(aberration, sample="usaf", roi=USAF_ROI)
+    x, y, w, h = USAF_ROI
+    metric = VisibilityMetric(bench, roi_px=max(w, h), frames_per_step=2, carrier_rad=0.0)  # the whole camera ROI
+    try:
+        bench.slm.show(np.asarray(mask_rad, np.float32), wait=True)
+        bench.sample_stage.move_to(25_000.0)  # the sample out: the reference visibility
+        v_ref = metric.visibility_map()
+        bench.sample_stage.move_to(0.0)
+        amplitude = metric.visibility_map() / np.maximum(v_ref, 1e-6)
+    finally:
+        metric.close()
+    contrasts = [bar_contrast(amplitude, el, offset=(y, x)) for el in bench.world.usaf_elements()]
+    resolved = [i for i, c in enumerate(contrasts) if c >= USAF_THRESHOLD]
+    return max(resolved) if resolved else -1
+
+
+# ---------------------------------------------------------------------------------------------- trials
+_WORKER: dict = {}  # per process: the basis, beam and search modes of the registered pupil
+
+
+def _setup(pupil, args_dict: dict) -> None:
+    from app.wavefront.beam_modes import beam_search_modes, gaussian_beam_intensity
+    from app.wavefront.zernike import ZernikeBasis
+
+    shape = tuple(_bench({}).slm.shape)
+    basis = ZernikeBasis(NOLL, pupil, shape)
+    intensity = gaussian_beam_intensity(shape, pupil)
+    _WORKER.update(args=args_dict, basis=basis, intensity=intensity,
+                   modes={m: beam_search_modes(basis, intensity, spec["extent"], 2, args_dict["bias"])
+                          for m, spec in METHODS.items()})
+
+
+def _mean_visibility(bench, mask, frames_per_step: int) -> float:
+    metric = _metric(bench, frames_per_step)
+    try:
+        return float(np.mean([metric(mask) for _ in range(EVAL_BURSTS)]))
+    finally:
+        metric.close()
+
+
+def _trial(job: tuple) -> dict:
+    from app.wavefront.beam_modes import centre_piston
+    from app.wavefront.loop import run_modal_correction
+
+    method, aberration, with_usaf = job
+    args, basis, intensity = _WORKER["args"], _WORKER["basis"], _WORKER["intensity"]
+    spec, fps = METHODS[method], args["frames_per_step"]
     bench = _bench(aberration)
     truth = _Truth(bench)
     shape = tuple(bench.slm.shape)
-    if "basis" not in basis_cache:
-        centre, radius = bench.world.slm_pupil_configured()
-        basis_cache["basis"] = ZernikeBasis(NOLL, Pupil(tuple(centre), radius), shape)
-        basis_cache["amplitude"] = (gaussian_beam_amplitude(shape, centre, radius) if args.search == "pump-weighted"
-                                    else None)
-    metric = _metric(bench, args.frames_per_step)
-    try:
-        conjugate = bench.world.conjugate_slm_phase_rad(shape)
-        v_conj = metric(conjugate)
-        res_conj = truth.residual(conjugate)
-    finally:
-        metric.close()
-    run = run_modal_correction(bench, basis_cache["basis"], method, bias_rad=args.bias,
-                               cycles=METHODS[method]["cycles"], metric=_metric(bench, args.frames_per_step),
-                               pass_count=truth.p, wavelength_nm=0.0, beam_amplitude=basis_cache["amplitude"],
-                               extent_radii=args.extent or METHODS[method]["extent"])
+    flat = np.zeros(shape, np.float32)
+
+    def show(mask):
+        return centre_piston(mask, intensity)
+
+    run = run_modal_correction(bench, basis, method, bias_rad=args["bias"], cycles=spec["cycles"],
+                               metric=_metric(bench, fps), pass_count=truth.p, search_modes=_WORKER["modes"][method],
+                               extent_radii=spec["extent"], mask_transform=show)
     assert not bench.world.state.laser_emission
-    return dict(v_none=run.visibility_before, res_none=truth.residual(np.zeros(shape)), v_conj=v_conj,
-                res_conj=res_conj, v_after=run.visibility_after, res_after=truth.residual(run.correction.phase_rad()),
-                measurements=run.n_measurements - 2)  # the optimiser's; before/after are for the table
+    corrected = show(run.correction.phase_rad())
+    conjugate = bench.world.conjugate_slm_phase_rad(shape)
+    out = dict(method=method, v_none=_mean_visibility(bench, flat, fps), res_none=truth.residual(flat),
+               v_conj=_mean_visibility(bench, show(conjugate), fps), res_conj=truth.residual(conjugate),
+               v_after=_mean_visibility(bench, corrected, fps), res_after=truth.residual(run.correction.phase_rad()),
+               measurements=run.n_measurements - 2)  # the optimiser's; its before/after are not search steps
+    if with_usaf:
+        out["usaf"] = (finest_resolved(aberration, flat), finest_resolved(aberration, corrected))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- table
+def _worst_tenth(values: np.ndarray, high_is_bad: bool) -> float:
+    """Mean of the worst 10 % of the trials (at least one)."""
+    k = max(1, int(round(0.1 * values.size)))
+    ordered = np.sort(values)
+    return float(ordered[-k:].mean() if high_is_bad else ordered[:k].mean())
 
 
 def main(args) -> int:
-    trials = max(1, int(getattr(args, "trials", 5)))
-    for name, default in (("bias", 0.35), ("extent", None), ("frames_per_step", 1), ("seed", 12),
-                          ("search", "pump-weighted")):
+    for name, default in (("trials", 50), ("bias", 0.35), ("frames_per_step", 2), ("seed", 12), ("usaf_trials", 3),
+                          ("workers", 0)):
         if not hasattr(args, name):
             setattr(args, name, default)
-    if args.extent is not None and not 1.0 <= args.extent < 10.0 or args.bias <= 0 or args.frames_per_step < 1:
+    if args.trials < 1 or args.bias <= 0 or args.frames_per_step < 1 or args.usaf_trials < 0 or args.workers < 0:
         from app.cli import CliError
 
-        raise CliError("qiup bench ao: --extent must lie in [1, 10) pupil radii, --bias > 0 rad, --frames-per-step >= 1")
+        raise CliError("qiup bench ao: --trials >= 1, --bias > 0 rad, --frames-per-step >= 1, --usaf-trials >= 0, "
+                       "--workers >= 0")
     started = time.perf_counter()
+    workers = args.workers or min(4, os.cpu_count() or 1)
+    settings = dict(bias=float(args.bias), frames_per_step=int(args.frames_per_step))
+    pupil, configured, truth, reg_measurements = register_pupil(args.frames_per_step)
     free_bench = _bench({})
-    metric = _metric(free_bench, args.frames_per_step)
-    try:
-        v_free = float(np.mean([metric(np.zeros(free_bench.slm.shape, np.float32)) for _ in range(3)]))
-    finally:
-        metric.close()
+    v_free = _mean_visibility(free_bench, np.zeros(free_bench.slm.shape, np.float32), args.frames_per_step)
     rng = np.random.default_rng(args.seed)
-    basis_cache: dict = {}
-    print(f"sensorless AO, simulated bench: Noll 5-16, ROI 64 x 64, imperfect SLM with the ideal LUT, "
-          f"bias {args.bias} rad (SLM), search {args.search}, "
-          f"{trials} trials")
-    print(f"aberration-free ROI visibility {v_free:.4f}")
-    print(f"{'method':<8} {'W rms':>6} {'row':<22} {'meas.':>6} {'residual rad (mean/max)':>24} "
-          f"{'V / V_free (mean/min)':>22}")
-    ok_all = True
+    jobs = [(method, _random_aberration(rng, spec["rms"]), method == "2n+1" and k < args.usaf_trials)
+            for method, spec in METHODS.items() for k in range(args.trials)]
+    with ProcessPoolExecutor(workers, initializer=_setup, initargs=(pupil, settings)) as pool:
+        rows = list(pool.map(_trial, jobs))
+    usaf_free = finest_resolved({}, np.zeros(free_bench.slm.shape, np.float32)) if args.usaf_trials else None
+    ok = _report(args, rows, v_free, pupil, configured, truth, reg_measurements, usaf_free)
+    print(f"({time.perf_counter() - started:.0f} s, {workers} processes)")
+    return 0 if ok else 1
+
+
+def _report(args, rows, v_free, pupil, configured, truth, reg_measurements, usaf_free) -> bool:
+    r_t = truth.radius_px
+    print(f"sensorless AO, simulated bench: Noll 5-16, ROI 64 x 64, imperfect SLM (S-shaped response, crosstalk "
+          f"0.7 px, flicker, 20 ms response) with the ideal LUT; bias {args.bias} rad (SLM), "
+          f"{args.frames_per_step} frames x 4 steps per measurement, {args.trials} trials per method")
+    print(f"pupil registered through the aberration-free bench ({reg_measurements} measurements): centre "
+          f"({pupil.centre_yx_px[0]:.1f}, {pupil.centre_yx_px[1]:.1f}) px, radius {pupil.radius_px:.1f} px; true "
+          f"({truth.centre_yx_px[0]:.1f}, {truth.centre_yx_px[1]:.1f}), {r_t:.1f}; configured "
+          f"({configured.centre_yx_px[0]:.1f}, {configured.centre_yx_px[1]:.1f}), {configured.radius_px:.1f}. Error: "
+          f"centre {np.hypot(*np.subtract(pupil.centre_yx_px, truth.centre_yx_px)) / r_t:.1%} of R, radius "
+          f"{pupil.radius_px / r_t - 1:+.1%}")
+    print(f"aberration-free ROI visibility (no aberration, flat SLM) {v_free:.4f}")
+    print(f"{'method':<6} {'W rms':>5}  {'row':<24} {'meas.':>5}  {'residual rad RMS':>17}  {'V / V_free':>15}")
+    print(f"{'':<6} {'':>5}  {'':<24} {'':>5}  {'mean':>8} {'worst10%':>8}  {'mean':>7} {'worst10%':>7}")
+    ok = True
     for method, spec in METHODS.items():
-        rows = [_trial(method, _random_aberration(rng, spec["rms"]), args, basis_cache) for _ in range(trials)]
+        mine = [r for r in rows if r["method"] == method]
         for label, v_key, r_key, meas in (("no correction", "v_none", "res_none", "0"),
-                                          ("perfect conjugate", "v_conj", "res_conj", "-"),
-                                          (f"{method}, {spec['cycles']} cyc, {args.extent or spec['extent']:g} R",
-                                           "v_after", "res_after",
-                                           str(rows[0]["measurements"]))):
-            res = np.array([r[r_key] for r in rows])
-            vis = np.array([r[v_key] for r in rows]) / v_free
-            print(f"{method:<8} {spec['rms']:>6.2f} {label:<22} {meas:>6} {res.mean():>13.3f} / {res.max():<8.3f} "
-                  f"{vis.mean():>12.1%} / {vis.min():<7.1%}")
-        res_after = np.array([r["res_after"] for r in rows])
-        vis_after = np.array([r["v_after"] for r in rows]) / v_free
-        met = bool(np.all(res_after <= spec["target"]))
-        ok_all &= met
-        print(f"  target residual <= {spec['target']} rad RMS in every trial: {'met' if met else 'NOT MET'} "
-              f"(max {res_after.max():.3f})")
+                                          ("perfect conjugate -W/p", "v_conj", "res_conj", "-"),
+                                          (f"{method}, {spec['cycles']} cycles, {spec['extent']:g} R", "v_after",
+                                           "res_after", str(mine[0]["measurements"]))):
+            res = np.array([r[r_key] for r in mine])
+            vis = np.array([r[v_key] for r in mine]) / v_free
+            print(f"{method:<6} {spec['rms']:>5.2f}  {label:<24} {meas:>5}  {res.mean():>8.3f} "
+                  f"{_worst_tenth(res, True):>8.3f}  {vis.mean():>7.1%} {_worst_tenth(vis, False):>7.1%}")
+        res = np.array([r["res_after"] for r in mine])
+        vis = np.array([r["v_after"] for r in mine]) / v_free
+        met = bool(res.mean() <= spec["target"])
+        ok &= met
+        print(f"  residual <= {spec['target']} rad RMS (mean): {'met' if met else 'NOT MET'} ({res.mean():.3f}; "
+              f"{np.mean(res <= spec['target']):.0%} of trials, max {res.max():.3f})")
         if method == "2n+1":
-            vmet = bool(vis_after.mean() >= VISIBILITY_TARGET)
-            ok_all &= vmet
-            print(f"  target visibility >= {VISIBILITY_TARGET:.0%} of aberration-free on average: "
-                  f"{'met' if vmet else 'NOT MET'} ({vis_after.mean():.1%})")
-    print(f"({time.perf_counter() - started:.0f} s)")
-    return 0 if ok_all else 1
+            mean_ok = bool(vis.mean() >= VISIBILITY_TARGET[0])
+            worst_ok = bool(_worst_tenth(vis, False) >= VISIBILITY_TARGET[1])
+            ok &= mean_ok and worst_ok
+            print(f"  visibility >= {VISIBILITY_TARGET[0]:.0%} of aberration-free on average: "
+                  f"{'met' if mean_ok else 'NOT MET'} ({vis.mean():.1%}); >= {VISIBILITY_TARGET[1]:.0%} in the worst "
+                  f"tenth: {'met' if worst_ok else 'NOT MET'} ({_worst_tenth(vis, False):.1%})")
+            usaf = [r["usaf"] for r in mine if "usaf" in r]
+            if usaf:
+                restored = all(after >= usaf_free for _, after in usaf)
+                ok &= restored
+                print(f"  USAF finest resolved element (index, 0 = group 2 element 3), aberrated -> corrected, "
+                      f"aberration-free {usaf_free}: " + ", ".join(f"{b} -> {a}" for b, a in usaf)
+                      + f": {'restored' if restored else 'NOT restored'}")
+    return ok

@@ -18,6 +18,7 @@ import numpy as np
 from app.engine.acquire_step import StepAcquirer, switch_pump
 from app.engine.plan import equal_steps
 from app.pipeline.demodulate import FringeMaps, demodulate
+from app.wavefront.beam_modes import BeamModes
 from app.wavefront.masks import Correction, compose_mask
 from app.wavefront.modal import LOG_VISIBILITY_CURVATURE, ModalStep, optimise
 from app.wavefront.zernike import ZernikeBasis
@@ -179,6 +180,8 @@ def run_modal_correction(bench, basis: ZernikeBasis, method: str = "2n+1", bias_
                          beam_amplitude: np.ndarray | None = None, extent_radii: float = 1.0,
                          on_measurement: Callable[[np.ndarray, float], None] | None = None,
                          on_step: Callable[[int, ModalStep, np.ndarray], None] | None = None,
+                         search_modes: BeamModes | None = None,
+                         mask_transform: Callable[[np.ndarray], np.ndarray] | None = None,
                          **metric_options) -> ModalRun:
     """Modal optimisation of the ROI visibility over ``basis`` (coefficients: rad RMS of SLM phase).
 
@@ -195,6 +198,12 @@ def run_modal_correction(bench, basis: ZernikeBasis, method: str = "2n+1", bias_
     ``extent_radii`` > 1 continues the (unit-RMS) modes beyond the pupil (``Correction.extent_radii``).
     ``on_measurement(coefficients of basis, metric)`` follows every measurement (before, search, after);
     ``on_step(cycle, step, current)`` every optimiser cycle (search coordinates).
+
+    ``search_modes`` (instead of ``beam_amplitude``): modes orthonormal over the beam on the whole SLM, built
+    for this ``extent_radii`` (:func:`app.wavefront.beam_modes.beam_search_modes`); N+1 then uses their one
+    curvature p^2 / 2. ``mask_transform`` is applied to every mask before it is shown (e.g.
+    :func:`app.wavefront.beam_modes.centre_piston`, which keeps the SLM's wraps off the beam's centre; the
+    metric's uniform pi carrier is then 0 unless given).
     """
     slm = bench.slm
     shape = tuple(slm.shape)
@@ -207,13 +216,20 @@ def run_modal_correction(bench, basis: ZernikeBasis, method: str = "2n+1", bias_
         to_basis = np.stack([basis.project(search.wavefront_rad(e)) for e in np.eye(basis.n_modes)], axis=1)
         inside = (search.wavefront_rad(e) for e in np.eye(basis.n_modes))  # the pupil part: the quadratic region
         curvature = log_visibility_curvatures(inside, np.asarray(beam_amplitude, np.float64) ** 2, pass_count)
+    if search_modes is not None:
+        if beam_amplitude is not None or search_modes.extent_radii != extent_radii:
+            raise ValueError("search_modes replace beam_amplitude and must be built for the same extent_radii")
+        to_basis, curvature = search_modes.to_basis, search_modes.curvature
+    show = mask_transform or (lambda mask: mask)
+    if mask_transform is not None:  # the transform places the piston; the metric's own pi carrier would undo it
+        metric_options.setdefault("carrier_rad", 0.0)
     metric = metric or VisibilityMetric(bench, **metric_options)
     records: list[tuple[np.ndarray, float]] = []
 
     def measure(coefficients: np.ndarray) -> float:
         phase = basis.continued_wavefront_rad(to_basis @ coefficients, extent_radii)
         mask = compose_mask(shape, user_masks_rad=[phase, *user_masks_rad])
-        value = metric(mask)
+        value = metric(show(mask))
         records.append((np.asarray(coefficients, np.float64).copy(), value))
         if on_measurement is not None:
             on_measurement(to_basis @ records[-1][0], value)
@@ -230,7 +246,7 @@ def run_modal_correction(bench, basis: ZernikeBasis, method: str = "2n+1", bias_
                     "optimiser_measurements": result.measurements,
                     "search_basis": "as saved" if beam_amplitude is None else "orthonormal over the pump intensity"}
         correction = _correction(basis, found, shape, wavelength_nm, lut_sha256, metadata, extent_radii)
-        after = metric(compose_mask(shape, correction=correction, user_masks_rad=user_masks_rad))
+        after = metric(show(compose_mask(shape, correction=correction, user_masks_rad=user_masks_rad)))
         records.append((np.asarray(result.correction_rad_rms, np.float64).copy(), after))  # search basis
         if on_measurement is not None:
             on_measurement(found, after)

@@ -216,15 +216,21 @@ class ZernikeBasis:
             return out
         if self.orthonormalised:
             raise ValueError("only unit-RMS modes can be continued beyond the pupil")
-        rho, theta = self.pupil.polar(self.shape)
-        ring = ~self.mask & (rho <= extent_radii)
-        r, t = rho[ring], theta[ring]
-        values = np.zeros(r.size)
-        for c, scale, j in zip(np.asarray(coefficients_rad_rms, np.float64), self.unit_rms_scale, self.noll_indices):
-            if c:
-                values += c * scale * zernike_noll(j, r, t)
-        out[ring] = values
+        ring, values = self._continuation(float(extent_radii))
+        out[ring] = np.asarray(coefficients_rad_rms, np.float64) @ values
         return out
+
+    def _continuation(self, extent_radii: float) -> tuple[np.ndarray, np.ndarray]:
+        """(pixels beyond the pupil up to ``extent_radii``, each scaled mode's values there), computed once
+        per extent: a search evaluates the continued modes for every measurement."""
+        cache = self.__dict__.setdefault("_continued", {})
+        if extent_radii not in cache:
+            rho, theta = self.pupil.polar(self.shape)
+            ring = ~self.mask & (rho <= extent_radii)
+            r, t = rho[ring], theta[ring]
+            cache[extent_radii] = (ring, np.stack([scale * zernike_noll(j, r, t)
+                                                   for scale, j in zip(self.unit_rms_scale, self.noll_indices)]))
+        return cache[extent_radii]
 
     def project(self, wavefront_rad: np.ndarray) -> np.ndarray:
         """Coefficients (rad RMS) of ``wavefront_rad`` in this basis (weighted least squares)."""
