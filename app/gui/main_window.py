@@ -7,6 +7,7 @@ from pathlib import Path
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from app.gui.alignment_panel import AlignmentPanel
+from app.gui.ao_panel import AoPanel
 from app.gui.bench_model import BenchModel
 from app.gui.device_panels import CameraPanel, LaserPanel, StagePanel
 from app.gui.live_view import LiveView
@@ -55,6 +56,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "maps": self._dock("QIUP maps", self.maps, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
             "alignment": self._dock("Coherence alignment", AlignmentPanel(self.model),
                                     QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
+            "ao": self._dock("Adaptive optics", AoPanel(self.model), QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
             "laser": self._dock("Laser", LaserPanel(self.model), QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
             "phase_piezo": self._dock("Phase piezo", StagePanel(self.model, "phase_piezo"),
                                       QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
@@ -70,6 +72,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabifyDockWidget(self.panels["slm"], self.panels["runs"])
         self.tabifyDockWidget(self.panels["maps"], self.panels["results"])
         self.tabifyDockWidget(self.panels["maps"], self.panels["alignment"])
+        self.tabifyDockWidget(self.panels["maps"], self.panels["ao"])
         self.panels["sequence"].raise_()
         self.panels["maps"].raise_()
         file_menu = self.menuBar().addMenu("&File")
