@@ -272,8 +272,10 @@ class AoPanel(QtWidgets.QWidget):
             self.bar_plot.getPlotItem().setTitle(f"shown at measurement {s.metric.size - 1}")
             self.status.setText(f"running: {done}" + (f"  -  {s.log}" if s.log else ""))
             return
-        self.bar_plot.getPlotItem().setTitle("correction found" if s.coefficients_rad_rms is not None else
-                                             "no correction (the run did not finish)")
+        found = s.coefficients_rad_rms is not None
+        self.bar_plot.getPlotItem().setTitle("correction found" if found else "no correction (the run did not finish)")
+        if not found:
+            self.bars.setOpts(x=[], height=[])
         self.status.setText(f"AO {s.outcome}: {done}" + (f" ({s.error})" if s.error else "")
                             + (f"  -  {s.log}" if s.log and s.outcome == "complete" else ""))
         self._show_maps(s.before, s.after)

@@ -75,3 +75,30 @@ def test_ao_run_from_the_panel_plots_the_files_metric_coefficients_and_before_af
     for plot in (panel.metric_plot, panel.bar_plot):
         item = plot.getPlotItem()
         assert item.getAxis("left").labelText and item.getAxis("bottom").labelText
+
+
+def test_bad_modes_are_refused_in_one_line_and_an_aborted_ao_run_shows_no_correction_with_the_laser_off(
+        make_window, qtbot, tmp_path):
+    window = make_window()  # realtime: the run is still going when Abort is pressed
+    panel = window.panels["ao"].widget()
+    panel.modes.setText("5, six")
+    wait_until(qtbot, panel.start.isEnabled, what="the Start AO button")
+    qtbot.mouseClick(panel.start, QtCore.Qt.MouseButton.LeftButton)
+    assert panel.notice.text() == "AO refused: modes: 'six' is not a Noll index; write e.g. 5, 6, 7 or 5-16"
+    assert panel.watch is None and not window.model.run_status().active
+    panel.modes.setText("5-10")  # 2 + 13 measurements: Abort comes long before the end
+    panel.roi.setValue(32)
+    qtbot.mouseClick(panel.start, QtCore.Qt.MouseButton.LeftButton)
+    wait_until(qtbot, lambda: panel.metric_item.getData()[0] is not None and len(panel.metric_item.getData()[0]),
+               what="the first measurement plotted")
+    wait_until(qtbot, panel.abort.isEnabled, what="the Abort button")
+    qtbot.mouseClick(panel.abort, QtCore.Qt.MouseButton.LeftButton)
+    wait_until(qtbot, lambda: "AO aborted" in panel.status.text(), what=f"the abort ({panel.status.text()})")
+    run = window.model.run_status()
+    with h5py.File(run.path, "r") as h5:
+        metric = h5["results/metric"][()]
+    done = int(np.isfinite(metric).sum())
+    assert 1 <= done < metric.size and np.array_equal(panel.metric_item.getData()[1], metric[:done])
+    assert len(panel.bars.opts["x"]) == 0 and panel.mask_file is None and "none saved" in panel.saved.text()
+    assert not run.path.with_suffix(".correction.json").exists()
+    wait_until(qtbot, lambda: window.model.readbacks().laser.emission is False, what="the laser off")
