@@ -111,11 +111,14 @@ class Previewer:
     """A thread turning the newest submitted snapshot into maps in ``slot``; ``close`` drains and stops.
 
     ``next_interval_s(base)`` stretches the interval so that the thread computes at most
-    :data:`PREVIEW_DUTY` of the time: on a large frame the preview slows down, the ingest does not.
+    ``duty`` (default :data:`PREVIEW_DUTY`) of the time: on a large frame the preview slows down, the ingest does not.
     """
 
-    def __init__(self, slot: LatestValue):
+    def __init__(self, slot: LatestValue, *, duty: float = PREVIEW_DUTY):
+        if not 0.0 < duty <= 1.0:
+            raise ValueError(f"preview duty {duty!r}: allowed 0 < duty <= 1")
         self.slot = slot
+        self.duty = float(duty)
         self.last_compute_s = 0.0
         self.total_compute_s = 0.0  # CPU time spent computing previews (for ``qiup bench core``)
         self._pending: SumsSnapshot | None = None
@@ -126,7 +129,7 @@ class Previewer:
         self._thread.start()
 
     def next_interval_s(self, base_s: float) -> float:
-        return max(base_s, self.last_compute_s / PREVIEW_DUTY)
+        return max(base_s, self.last_compute_s / self.duty)
 
     def submit(self, snap: SumsSnapshot) -> None:
         """Hand over a snapshot, replacing one not yet taken (a stage's final one only by a later stage's)."""

@@ -27,7 +27,7 @@ from app.engine.events import PreviewMaps, RunnerEvents, RunState, SubscriberFai
 from app.engine.file_sink import FileSink, NoFile
 from app.engine.params import ParameterError, validate_params
 from app.engine.plan import Plan, check_memory, plan_from_json, plan_to_json
-from app.engine.preview import Previewer
+from app.engine.preview import PREVIEW_DUTY, Previewer
 from app.engine.procedures import PROCEDURES, procedure_module
 from app.engine.procedures.context import ProcedureContext
 from app.engine.results import ResultStore, RunResult
@@ -47,15 +47,18 @@ class Runner:
 
     ``latest_frame()`` / ``latest_maps()`` give the newest frame and preview maps (with a sequence
     number) for displays that poll; ``preview_interval_s`` bounds how often preview maps are made
-    (None: no preview maps).
+    (None: no preview maps) and ``preview_duty`` the fraction of wall time the preview thread may compute
+    (a display that wants faster maps raises it; the ingest never waits for a preview).
     """
 
-    def __init__(self, bench, *, max_pause_s: float | None = None, preview_interval_s: float | None = 0.2):
+    def __init__(self, bench, *, max_pause_s: float | None = None, preview_interval_s: float | None = 0.2,
+                 preview_duty: float = PREVIEW_DUTY):
         self.bench = bench
         self.events = RunnerEvents()  # subscribe here
         self._failures = SubscriberFailures(self.events)  # first failure of each subscriber -> run file log
         self.max_pause_s = max_pause_s
         self.preview_interval_s = preview_interval_s
+        self.preview_duty = float(preview_duty)
         self._frame_slot: LatestValue = LatestValue()
         self._maps_slot: LatestValue = LatestValue()
         self._state = RunState.IDLE
@@ -252,7 +255,7 @@ class Runner:
                                        bench_facts(self.bench).calibration, self._frame_slot)
                 procedure_module(sequence).run(ctx)
             else:
-                previewer = None if self.preview_interval_s is None else Previewer(self._maps_slot)
+                previewer = None if self.preview_interval_s is None else Previewer(self._maps_slot, duty=self.preview_duty)
                 outputs = LiveOutputs(self._frame_slot, previewer, self.preview_interval_s)
                 self._acquire(params, plan, sink, state, results, outputs)
                 if sequence == "fringe-calibration":

@@ -40,6 +40,10 @@ from drivers.ownership import BenchBusy
 log = logging.getLogger(__name__)
 
 
+GUI_PREVIEW_INTERVAL_S = 0.12  # preview maps at most ~8 Hz
+GUI_PREVIEW_DUTY = 0.12  # the preview thread may compute 12 % of the wall time (the ingest has its own core)
+
+
 @dataclass(frozen=True)
 class FrameSnapshot:
     data: np.ndarray  # read-only copy
@@ -169,7 +173,8 @@ class BenchModel:
             self.bench = self._stack.enter_context(open_bench(loaded))  # starts the core's ReadbackPoller
             self._capabilities = self.bench.capabilities()
             self.bench_name = loaded.settings.name
-            self.runner = Runner(self.bench)
+            # maps for a display: >= 5 Hz wanted (issue 11), so a shorter interval and a larger preview duty
+            self.runner = Runner(self.bench, preview_interval_s=GUI_PREVIEW_INTERVAL_S, preview_duty=GUI_PREVIEW_DUTY)
             self._connect_events(self.runner.events)
             world = self.bench.world
             if world is not None and hasattr(world, "geometry"):
