@@ -9,7 +9,6 @@ import pytest
 
 from app.bench_factory import open_bench
 from app.engine import Runner
-from app.engine import preview as preview_module
 from tests.test_engine_fixtures import small_loaded
 
 F, CYCLES, STEPS = 16, 4, 4  # the sample stage: 4 cycles of 4 steps x 4 frames
@@ -26,10 +25,9 @@ def _wait_for_preview(runner, stage: str, frames: int, timeout_s: float = 20.0):
 
 
 @pytest.mark.parametrize("reference", [False, True])
-def test_previews_sharpen_as_sqrt_frames_and_the_last_equals_the_final_result(tmp_path, reference, monkeypatch):
-    monkeypatch.setattr(preview_module, "PREVIEW_DUTY", 1e9)  # a snapshot after every frame, however slow
+def test_previews_sharpen_as_sqrt_frames_and_the_last_equals_the_final_result(tmp_path, reference):
     with open_bench(small_loaded(tmp_path, sample="phase-bump")) as bench:
-        runner = Runner(bench, preview_interval_s=0.0)
+        runner = Runner(bench, preview_interval_s=0.0, preview_duty=1e9)  # a snapshot after every frame
         early = {}
 
         def on_step(info):  # worker thread: after the sample stage's first whole cycle, wait for its preview

@@ -115,8 +115,8 @@ class Previewer:
     """
 
     def __init__(self, slot: LatestValue, *, duty: float = PREVIEW_DUTY):
-        if not 0.0 < duty <= 1.0:
-            raise ValueError(f"preview duty {duty!r}: allowed 0 < duty <= 1")
+        if not duty > 0.0:
+            raise ValueError(f"preview duty {duty!r}: allowed > 0 (a fraction of wall time; > 1 means no limit)")
         self.slot = slot
         self.duty = float(duty)
         self.last_compute_s = 0.0
