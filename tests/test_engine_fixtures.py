@@ -20,3 +20,15 @@ def small_config(tmp_path: Path, *, sample: str = "horse", extra: str = "", name
 
 def small_loaded(tmp_path: Path, **kwargs):
     return load_config(small_config(tmp_path, **kwargs))
+
+
+def abort_after_frames(runner, frames: int, reason: str = "test") -> None:
+    """Abort ``runner``'s next run from its worker thread as soon as ``frames`` frames have arrived."""
+    seen = [0]
+
+    def stop(_data, _info):
+        seen[0] += 1
+        if seen[0] == frames:
+            runner.abort(reason)
+
+    runner.events.frame_acquired.connect(stop)

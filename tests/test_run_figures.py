@@ -187,19 +187,12 @@ def test_a_reserved_name_whose_run_never_started_is_released(tmp_path):
 def test_resume_draws_the_figures_of_the_run_it_completes(tmp_path, capsys, submitted):
     from app.bench_factory import open_bench
     from app.engine import Runner
-    from tests.test_engine_fixtures import small_loaded
+    from tests.test_engine_fixtures import abort_after_frames, small_loaded
 
     path = tmp_path / "aborted.h5"
     with open_bench(small_loaded(tmp_path, **{"power_ramp_time_s = 0.3": "power_ramp_time_s = 0.0"})) as bench:
         runner = Runner(bench)
-        seen = [0]
-
-        def stop(_data, _info):
-            seen[0] += 1
-            if seen[0] == 6:
-                runner.abort("test")
-
-        runner.events.frame_acquired.connect(stop)
+        abort_after_frames(runner, 6)
         assert runner.run("phase-stepping", {"frames_per_step": 2, "dark_frames": 2}, path=path).status == "aborted"
     assert not list(tmp_path.glob("aborted-*.png"))  # an incomplete run gets no figures
     assert main(["resume", str(path)]) == 0

@@ -9,7 +9,7 @@ import pytest
 
 from app.wavefront.lut_fit import fit_lut, write_lut_file
 from drivers.errors import DeviceError
-from drivers.slm_lut import load_lut
+from drivers.slm_lut import load_lut, lut_sha256
 from sim_backends.quick import quick_bench
 
 
@@ -50,3 +50,42 @@ def test_the_mask_on_the_panel_is_shown_again_through_a_new_lut_with_the_same_le
     slm.set_lut(lut, name="212")
     assert np.array_equal(slm.gray_levels, lut[levels])
     assert np.array_equal(slm.current_phase_rad(), shown_before)  # the same phase levels, now mapped by the new LUT
+
+
+def test_lut_changes_racing_mask_shows_from_other_threads_leave_the_panel_consistent_with_the_last_lut():
+    """A GUI thread loading LUTs while a script shows masks: every call is whole, none interleaves."""
+    import threading
+
+    bench = quick_bench(roi=(992, 992, 64, 64), sample="empty")
+    slm = bench.slm
+    luts = {"212": (np.arange(256) * 212 // 256).astype(np.uint8), "linear": np.arange(256, dtype=np.uint8)}
+    phases = [np.full(slm.shape, k * 0.7, np.float32) for k in range(1, 6)]
+    errors: list[BaseException] = []
+
+    def load_luts():
+        try:
+            for i in range(200):
+                name = "212" if i % 2 else "linear"
+                slm.set_lut(luts[name], name=name)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def show_masks():
+        try:
+            for i in range(200):
+                slm.show(phases[i % len(phases)])
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load_luts), threading.Thread(target=show_masks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    last_lut = luts[slm.lut_name]
+    # the gray levels on the panel are the last LUT applied to the quantised phase levels shown, exactly
+    levels = np.round(slm.current_phase_rad() * 256 / (2 * np.pi)).astype(int)
+    assert np.array_equal(slm.gray_levels, last_lut[levels])
+    state = slm.read_state()
+    assert state.lut_name == slm.lut_name and state.lut_sha256 == lut_sha256(last_lut)

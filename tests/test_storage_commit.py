@@ -18,7 +18,7 @@ from app.engine import Runner
 from app.storage import read_run_file
 from app.storage import layout as L
 from tests.helpers import ROOT
-from tests.test_engine_fixtures import small_config, small_loaded
+from tests.test_engine_fixtures import abort_after_frames, small_config, small_loaded
 
 # 1-frame blocks: F = 2 over 2 cycles; one dark block of 2 frames. 1 + 8 + 8 = 17 blocks, 18 frames.
 PARAMS = {"frames_per_step": 2, "cycles": 2, "dark_frames": 2, "save_raw_frames": True}
@@ -157,14 +157,7 @@ def aborted(tmp_path):
     """A closed run file (status aborted) after the reference's first cycle (blocks 5, frames 6)."""
     with open_bench(small_loaded(tmp_path, **NO_RAMP)) as bench:
         runner = Runner(bench)
-        seen = [0]
-
-        def stop(_data, _info):
-            seen[0] += 1
-            if seen[0] == 6:
-                runner.abort("test")
-
-        runner.events.frame_acquired.connect(stop)
+        abort_after_frames(runner, 6)
         result = runner.run("phase-stepping", PARAMS, path=tmp_path / "aborted.h5")
     assert result.status == "aborted" and read_run_file(tmp_path / "aborted.h5").blocks_done == 5
     return tmp_path / "aborted.h5"
