@@ -38,17 +38,49 @@ class PreviewMaps:
     dark_subtracted: bool
 
 
+CYCLE_BLOCKS_MAX = 128  # a completed cycle is kept as block sums, at most this many blocks per side
+
+
 @dataclass
 class _Cycle:
+    """One completed cycle for the drift meter: per-step sums over ``block_px`` x ``block_px`` blocks."""
+
     time_s: float
     sums: np.ndarray
     counts: np.ndarray
+    block_px: int = 1
+
+
+def cycle_block_px(shape: tuple[int, int]) -> int:
+    """Block size that keeps a cycle record at <= CYCLE_BLOCKS_MAX blocks per side (1 for small frames)."""
+    return max(1, math.ceil(max(shape) / CYCLE_BLOCKS_MAX))
+
+
+def block_sums(frames: np.ndarray, block_px: int) -> np.ndarray:
+    """Sum over block_px x block_px blocks of the last two axes (edge blocks sum the pixels they have)."""
+    if block_px == 1:
+        return frames
+    *lead, h, w = frames.shape
+    bh, bw = -(-h // block_px), -(-w // block_px)
+    if (bh * block_px, bw * block_px) != (h, w):
+        padded = np.zeros((*lead, bh * block_px, bw * block_px), frames.dtype)
+        padded[..., :h, :w] = frames
+        frames = padded
+    total = np.uint64 if np.issubdtype(frames.dtype, np.integer) else np.float64
+    return frames.reshape(*lead, bh, block_px, bw, block_px).sum(axis=(-3, -1), dtype=total)
+
+
+def block_roi(roi: tuple[slice, slice], block_px: int) -> tuple[slice, slice]:
+    """The blocks that overlap a pixel ROI (bounded slices)."""
+    return tuple(slice((s.start or 0) // block_px, None if s.stop is None else -(-s.stop // block_px)) for s in roi)
 
 
 class PreviewAccumulator:
     """Running per-step sums of the current stage of a plan; ``add`` from the runner thread.
 
-    A cycle discarded by a suspender stays in the preview (the final maps come from the run's sums)."""
+    A cycle discarded by a suspender stays in the preview (the final maps come from the run's sums).
+    Completed cycles (for the drift meter only) are kept as block sums (:func:`cycle_block_px`): 64 cycles
+    of 8 steps at 1024 x 1024 hold 8 MB, not the 4 GB that full-frame sums would."""
 
     def __init__(self, plan):
         self._stages = {s.label: s for s in plan.stages}
@@ -57,6 +89,7 @@ class PreviewAccumulator:
         self._sums = self._cycle_sums = None
         self._counts = self._cycle_counts = np.zeros(0, np.int64)
         self._cycle, self._cycle_time_s = -1, 0.0
+        self._block_px = 1
         self._dark: np.ndarray | None = None
         self._cycles: deque[_Cycle] = deque(maxlen=64)  # completed cycles of the current stage (bounded)
         self.version = 0
@@ -73,7 +106,7 @@ class PreviewAccumulator:
                 self._cycle = info.cycle
             self._sums[info.step] += frame
             self._counts[info.step] += 1
-            self._cycle_sums[info.step] += frame
+            self._cycle_sums[info.step] += block_sums(frame, self._block_px)
             self._cycle_counts[info.step] += 1
             self._cycle_time_s = float(info.timestamp_s)
             self.version += 1
@@ -85,7 +118,8 @@ class PreviewAccumulator:
         self._label = stage.label
         n = stage.n_steps
         self._sums = np.zeros((n, *shape), np.uint64)
-        self._cycle_sums = np.zeros((n, *shape), np.uint64)
+        self._block_px = cycle_block_px(shape)
+        self._cycle_sums = block_sums(np.zeros((n, *shape), np.uint64), self._block_px)
         self._counts = np.zeros(n, np.int64)
         self._cycle_counts = np.zeros(n, np.int64)
         self._cycle = -1
@@ -93,7 +127,8 @@ class PreviewAccumulator:
 
     def _close_cycle(self) -> None:
         if self._cycle_counts.size and self._cycle_counts.all():
-            self._cycles.append(_Cycle(self._cycle_time_s, self._cycle_sums.copy(), self._cycle_counts.copy()))
+            self._cycles.append(_Cycle(self._cycle_time_s, self._cycle_sums.copy(), self._cycle_counts.copy(),
+                                       self._block_px))
         if self._cycle_sums is not None:
             self._cycle_sums[...] = 0
         self._cycle_counts[...] = 0
@@ -150,16 +185,20 @@ def finite_mean(values: np.ndarray) -> float:
 
 
 def cycle_drift_rad_per_s(cycles, dark, step_phases_rad, roi=None) -> float | None:
-    """Slope of the ROI's global phase over completed cycles (least-squares line, phases unwrapped)."""
+    """Slope of the ROI's global phase over completed cycles (least-squares line, phases unwrapped).
+
+    The cycles hold block sums; the ROI is widened to the blocks it overlaps and the dark is summed alike."""
     if len(cycles) < 3:
         return None
-    roi = roi or (slice(None), slice(None))
+    block_px = cycles[0].block_px
+    roi = block_roi(roi or (slice(None), slice(None)), block_px)
+    dark_blocks = None if dark is None else block_sums(np.asarray(dark, np.float64), block_px)[roi]
     first = None
     times, phases = [], []
     for cyc in cycles:
         means = cyc.sums[(slice(None), *roi)] / cyc.counts[:, None, None]
-        if dark is not None:
-            means = means - dark[roi]
+        if dark_blocks is not None:
+            means = means - dark_blocks
         field = complex_field(means, np.asarray(step_phases_rad))
         if first is None:
             first = field

@@ -7,8 +7,8 @@ import pytest
 
 from app.engine.events import FrameInfo
 from app.engine.plan import Plan, PlanStage
-from app.gui.preview import (PreviewAccumulator, achieved_step_rad, cycle_drift_rad_per_s, frames_to_reach,
-                             preview_maps)
+from app.gui.preview import (PreviewAccumulator, achieved_step_rad, block_roi, block_sums, cycle_drift_rad_per_s,
+                             frames_to_reach, preview_maps)
 
 H, W = 24, 32
 Y, X = np.mgrid[:H, :W]
@@ -95,3 +95,35 @@ def test_drift_is_the_slope_of_the_global_phase_over_cycles():
     stage, _, _, dark, cycles = acc.snapshot()
     assert len(cycles) == 6
     assert cycle_drift_rad_per_s(cycles, dark, stage.step_phases_rad) == pytest.approx(rate, abs=2e-3)
+
+
+def test_block_sums_add_every_pixel_once_including_partial_edge_blocks():
+    frames = np.arange(2 * 5 * 7, dtype=np.uint16).reshape(2, 5, 7)
+    sums = block_sums(frames, 3)
+    assert sums.shape == (2, 2, 3)
+    assert sums[1, 0, 0] == frames[1, :3, :3].sum() and sums[0, 1, 2] == frames[0, 3:, 6:].sum()
+    assert sums.sum() == frames.sum()
+    assert block_roi((slice(4, 10), slice(0, 3)), 3) == (slice(1, 4), slice(0, 1))
+
+
+def test_completed_cycles_of_a_megapixel_stage_are_kept_as_block_sums_and_still_give_the_drift():
+    h = w = 1024
+    yy, xx = np.mgrid[:h, :w]
+    phi = 2 * np.pi * 3.0 * xx / w + 0.5 * yy / h
+    stages = (PlanStage("dark", "dark", (0.0,), (0.0,), 1, laser_on=False),
+              PlanStage("sample", "sample", (0.0, 1.0, 2.0, 3.0), tuple(np.pi / 2 * k for k in range(4)), 1, cycles=5))
+    plan = Plan(sequence="phase-stepping", stages=stages, results=(), frame_shape=(h, w), laser_power_w=0.1,
+                exposure_s=None, frame_timeout_s=1.0)
+    acc = PreviewAccumulator(plan)
+    acc.add(np.full((h, w), 100, np.uint16), _info("dark", 0, 0))
+    rate = -0.2  # rad/s
+    for cycle in range(5):
+        t = 1.5 * cycle
+        for k in range(4):
+            frame = np.round(100 + fringe(1500.0, 600.0, np.pi / 2 * k, phi=phi + rate * t)).astype(np.uint16)
+            acc.add(frame, _info("sample", k, cycle, t))
+    acc.add(np.zeros((h, w), np.uint16), _info("sample", 0, 5, 7.5))  # closes cycle 4
+    stage, _, _, dark, cycles = acc.snapshot()
+    assert len(cycles) == 5 and all(c.sums.shape == (4, 128, 128) for c in cycles)  # 8 x 8 blocks, not 1024^2
+    roi = (slice(500, 564), slice(480, 560))
+    assert cycle_drift_rad_per_s(cycles, dark, stage.step_phases_rad, roi) == pytest.approx(rate, abs=2e-3)
