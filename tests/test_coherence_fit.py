@@ -163,7 +163,7 @@ def test_alignment_scan_drops_the_cycle_a_suspender_discards_as_the_run_does():
     """Dark 100 ADU, then one delay in two cycles of 4 steps at V = 0.4; a suspender interrupts cycle 1
     after frames of V = 0.9 (say, a vibration burst), which the run discards and repeats at V = 0.4.
     The point is V = 0.4 (with the discarded frames kept it would be 0.55)."""
-    from app.engine.events import FrameInfo, RunState
+    from app.engine.events import CycleDiscarded, FrameInfo, RunState
     from app.engine.plan import PlanStage
     from app.gui.alignment_scan import AlignmentScan
     from app.engine.results import RunResult
@@ -186,7 +186,7 @@ def test_alignment_scan_drops_the_cycle_a_suspender_discards_as_the_run_does():
         emit("delay_0000", step, 0, frame)
     for step, frame in enumerate(_fringe_frames(1000.0, 0.9, 100.0, phases)[:3]):
         emit("delay_0000", step, 1, frame)
-    ev.warning.emit("suspended: laser power 0.05 W (needs 0.1 W +- 5 %); the current cycle is discarded and repeated")
+    ev.cycle_discarded.emit(CycleDiscarded("delay_0000", 1, "laser power 0.05 W (needs 0.1 W +- 5 %)"))
     for step, frame in enumerate(_fringe_frames(1000.0, 0.4, 100.0, phases)):
         emit("delay_0000", step, 1, frame)
     ev.stage_done.emit("delay_0000")

@@ -23,6 +23,7 @@ def run_once(tmp_path, name, *, on_frame=None, loaded=None, params=PARAMS):
         states, warnings, frames = [], [], [0]
         runner.events.state_changed.connect(lambda new, old: states.append(new))
         runner.events.warning.connect(warnings.append)
+        runner.events.cycle_discarded.connect(warnings.append)  # a typed record, before its warning line
         if on_frame is not None:
             def count(_data, _info):
                 frames[0] += 1
@@ -126,6 +127,10 @@ def test_visibility_drop_suspends_the_run_discards_the_cycle_and_resumes(tmp_pat
     result, states, warnings, laser_on = run_once(tmp_path, "suspend.h5", loaded=loaded, params=params)
     assert result.status == "complete" and laser_on is False
     assert states == [RunState.RUNNING, RunState.PAUSED, RunState.RUNNING, RunState.DONE]
+    discarded = warnings.pop(0)
+    assert (discarded.stage, discarded.cycle) == ("sample", 1)  # frames 7-10: the second cycle of 1 frame per step
+    assert discarded.reason.startswith("reference-region visibility 0.0")
+    assert all(isinstance(w, str) for w in warnings)  # one discard only
     assert warnings[0].startswith("suspended: reference-region visibility 0.0")
     assert warnings[-1] == "resumed: suspending condition cleared"
     snap = read_snapshot(tmp_path / "suspend.h5")
@@ -147,7 +152,8 @@ def test_laser_power_out_of_tolerance_suspends_until_it_recovers(tmp_path, monke
     params = {"frames_per_step": 2, "dark_frames": 1, "reference": False}
     result, states, warnings, _ = run_once(tmp_path, "power.h5", loaded=loaded, params=params)
     assert result.status == "complete"
-    assert RunState.PAUSED in states and "laser power 50.0 mW is 50 % off the setpoint 100.0 mW" in warnings[0]
+    assert RunState.PAUSED in states and "laser power 50.0 mW is 50 % off the setpoint 100.0 mW" in warnings[0].reason
+    assert warnings[1].startswith("suspended: laser power 50.0 mW")
     assert read_snapshot(tmp_path / "power.h5").counts["sample"].tolist() == [2, 2, 2, 2]
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from app.engine.acquire_step import StepAcquirer, switch_pump
 from app.engine.analysis import Analysis
 from app.engine.control import Control
-from app.engine.events import FrameInfo, Progress, RunnerEvents, StepInfo
+from app.engine.events import CycleDiscarded, FrameInfo, Progress, RunnerEvents, StepInfo
 from app.engine.plan import Plan, PlanStage
 from app.engine.preview import PreviewContext, Previewer, SumsSnapshot
 from app.engine.results import ResultStore
@@ -139,6 +139,7 @@ class Acquisition:
                     self._cycle_done(stage, block.cycle, cycle_start[2])
             except Suspended as why:
                 i = self._rollback(stage, cycle_start)
+                self.events.cycle_discarded.emit(CycleDiscarded(stage.label, block.cycle, str(why)))
                 self._wait_until_clear(stage, str(why))
                 current, cycle_start = None, None
                 continue

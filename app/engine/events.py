@@ -56,6 +56,16 @@ class StepInfo:
 
 
 @dataclass(frozen=True)
+class CycleDiscarded:
+    """A suspender tripped: this cycle's frames were taken back out of the stage's sums (and the file) and
+    the cycle is taken again when the condition clears."""
+
+    stage: str
+    cycle: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Progress:
     frames_done: int
     frames_total: int
@@ -97,6 +107,7 @@ class RunnerEvents(SignalGroup):
     progress = isolated_signal(Progress)
     stage_done = isolated_signal(str)  # stage label; its results are written
     result_ready = isolated_signal(str, object)  # result name, index (int) or None; written (to the file if any)
+    cycle_discarded = isolated_signal(CycleDiscarded)  # emitted before the "suspended: ..." warning
     warning = isolated_signal(str)  # suspenders tripping and clearing, phase-lock corrections, dropped frames
     error = isolated_signal(str)  # the message that ended the run
 

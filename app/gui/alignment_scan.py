@@ -7,7 +7,7 @@ aborted and switches the laser off at its end). :class:`AlignmentScan` listens t
 stage is done it demodulates them with the pipeline's fringe fit and publishes the point to a
 :class:`~app.signals.LatestValue`. The visibility of a delay is the ROI's intensity-weighted RMS
 visibility (:func:`roi_visibility`): dim pixels add no division noise, and noise adds in quadrature.
-A cycle a suspender discards (its ``suspended: ...`` warning) is dropped here too, as the run drops it
+A cycle a suspender discards (the ``cycle_discarded`` event) is dropped here too, as the run drops it
 from its sums before repeating it.
 """
 
@@ -102,7 +102,7 @@ class AlignmentScan:
         events.frame_acquired.connect(self._on_frame)
         events.stage_done.connect(self._on_stage_done)
         events.state_changed.connect(self._on_state)
-        events.warning.connect(self._on_warning)
+        events.cycle_discarded.connect(self._on_cycle_discarded)
         self.state.publish(ScanState((), self._planned))
 
     def detach(self, outcome: str | None = None, error: str | None = None) -> None:
@@ -113,7 +113,7 @@ class AlignmentScan:
         events.frame_acquired.disconnect(self._on_frame)
         events.stage_done.disconnect(self._on_stage_done)
         events.state_changed.disconnect(self._on_state)
-        events.warning.disconnect(self._on_warning)
+        events.cycle_discarded.disconnect(self._on_cycle_discarded)
         with self._lock:
             self.state.publish(ScanState(tuple(self._points), self._planned, True, outcome, error))
 
@@ -150,8 +150,8 @@ class AlignmentScan:
             self._cycle_sums[:] = 0
             self._cycle_counts[:] = 0
 
-    def _on_warning(self, text: str) -> None:
-        if text.startswith("suspended:") and self._cycle_sums is not None:  # the run discards this cycle
+    def _on_cycle_discarded(self, discarded) -> None:
+        if discarded.stage == self._label and self._cycle_sums is not None:  # the run took this cycle back out
             self._cycle_sums[:] = 0
             self._cycle_counts[:] = 0
 
