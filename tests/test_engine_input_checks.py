@@ -152,3 +152,22 @@ def test_a_calibration_file_written_for_a_windows_path_reads_back(tmp_path):
     loaded = load_config(write_config(tmp_path, text))
     assert effective_calibration(loaded).piezo_travel_per_2pi == 7.123456789
     assert np.isfinite(effective_calibration(loaded).piezo_start)
+
+
+def test_calibration_writers_keep_each_others_keys_and_never_overwrite_a_file_they_cannot_read(tmp_path):
+    from app.config import ConfigError
+
+    cal = tmp_path / "calibration.toml"
+    write_calibration_file(cal, piezo_travel_per_2pi=7.5, source="fringe.h5")
+    write_calibration_file(cal, zero_path_delay_um=41.25, source="gui")
+    values = tomllib.loads(cal.read_text(encoding="utf-8"))
+    assert values["piezo_travel_per_2pi"] == 7.5 and values["zero_path_delay_um"] == 41.25
+    write_calibration_file(cal, piezo_travel_per_2pi=7.6, source="fringe2.h5")
+    values = tomllib.loads(cal.read_text(encoding="utf-8"))
+    assert values["piezo_travel_per_2pi"] == 7.6 and values["zero_path_delay_um"] == 41.25
+    cal.write_text("piezo_travel_per_2pi = [broken\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="calibration.toml: calibration file is not valid TOML"):
+        write_calibration_file(cal, zero_path_delay_um=40.0, source="gui")
+    assert cal.read_text(encoding="utf-8") == "piezo_travel_per_2pi = [broken\n"  # left for the user to mend
+    with pytest.raises(ValueError, match="not calibration-file keys"):
+        write_calibration_file(tmp_path / "other.toml", zero_path_delay=40.0, source="gui")

@@ -1,7 +1,8 @@
 """The calibration a run uses: the config's ``[calibration]`` overlaid by its calibration file, if any.
 
-The fringe-calibration sequence writes the measured piezo travel per 2 pi into that file, so the next
-run (and every later one) steps the phase with the measured value instead of the config's guess.
+The fringe-calibration sequence writes the measured piezo travel per 2 pi into that file, and the GUI's
+coherence alignment the fitted zero-path delay, so the next run (and every later one) uses the measured
+values instead of the config's guesses. Each writer sets its keys and keeps the others.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from app.config import ConfigError, LoadedConfig
 from app.config.loader import read_text_file
 from app.config.schema import CalibrationConfig, renamed_key_message
 
-FILE_KEYS = ("piezo_travel_per_2pi", "piezo_start")
+FILE_KEYS = ("piezo_travel_per_2pi", "piezo_start", "zero_path_delay_um")
+KEY_NOTES = {"piezo_travel_per_2pi": "phase-piezo travel for one fringe, in the piezo's unit (V or um)",
+             "piezo_start": "phase-piezo setpoint of step 0 (V or um)",
+             "zero_path_delay_um": "delay-stage position of zero path difference (um)"}
 
 
 def calibration_file_path(loaded: LoadedConfig) -> Path | None:
@@ -26,12 +30,8 @@ def calibration_file_path(loaded: LoadedConfig) -> Path | None:
     return path if path.is_absolute() else loaded.path.parent / path
 
 
-def effective_calibration(loaded: LoadedConfig) -> CalibrationConfig:
-    """``[calibration]`` with the calibration file's keys applied (a missing file changes nothing)."""
-    cal = loaded.settings.calibration
-    path = calibration_file_path(loaded)
-    if path is None or not path.exists():
-        return cal
+def read_calibration_file(path: Path) -> dict:
+    """The calibration keys a file sets (ConfigError naming the file for bad TOML, renamed or unknown keys)."""
     try:
         values = tomllib.loads(read_text_file(path, "calibration file"))
     except tomllib.TOMLDecodeError as exc:
@@ -43,8 +43,18 @@ def effective_calibration(loaded: LoadedConfig) -> CalibrationConfig:
     unknown = set(values) - set(FILE_KEYS) - {"measured", "source"}
     if unknown:
         raise ConfigError(f"{path}: unknown calibration keys {sorted(unknown)} (allowed: {', '.join(FILE_KEYS)})")
+    return {k: values[k] for k in FILE_KEYS if k in values}
+
+
+def effective_calibration(loaded: LoadedConfig) -> CalibrationConfig:
+    """``[calibration]`` with the calibration file's keys applied (a missing file changes nothing)."""
+    cal = loaded.settings.calibration
+    path = calibration_file_path(loaded)
+    if path is None or not path.exists():
+        return cal
+    values = read_calibration_file(path)
     try:
-        return CalibrationConfig.model_validate({**cal.model_dump(), **{k: values[k] for k in FILE_KEYS if k in values}})
+        return CalibrationConfig.model_validate({**cal.model_dump(), **values})
     except Exception as exc:
         raise ConfigError(f"{path}: bad calibration value ({exc})") from None
 
@@ -54,16 +64,23 @@ def toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic-string escapes
 
 
-def write_calibration_file(path: Path, *, piezo_travel_per_2pi: float, source: str) -> None:
-    """Write (replace) the calibration file atomically; ``source`` may be any path (e.g. C:\\runs\\x.h5)."""
+def write_calibration_file(path: Path, *, source: str, **values: float) -> None:
+    """Set ``values`` (keys of FILE_KEYS) in the calibration file, keeping the keys it already has, and replace
+    the file atomically; ``source`` may be any path (e.g. C:\\runs\\x.h5). A file that cannot be read is not
+    overwritten (ConfigError naming it): the values it holds are the bench's calibration."""
+    unknown = sorted(set(values) - set(FILE_KEYS))
+    if unknown:
+        raise ValueError(f"not calibration-file keys: {unknown} (allowed: {', '.join(FILE_KEYS)})")
+    merged = read_calibration_file(path) if path.exists() else {}
+    merged.update({k: float(v) for k, v in values.items()})
+    CalibrationConfig.model_validate(merged)  # never write a value a later run would refuse
+    lines = ["# Written by qiup (fringe calibration, coherence alignment); read by every later run, whose",
+             "# [calibration] keys these override. Each writer sets its keys and keeps the others."]
+    for key in FILE_KEYS:
+        if key in merged:
+            lines += [f"# {KEY_NOTES[key]}", f"{key} = {float(merged[key])!r}"]
+    lines += [f"measured = {toml_string(time.strftime('%Y-%m-%dT%H:%M:%S%z'))}", f"source = {toml_string(source)}", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = (
-        "# Written by qiup fringe-calibration; read by every later run (overrides [calibration]).\n"
-        "# piezo_travel_per_2pi is in the phase piezo's unit (V or um).\n"
-        f"piezo_travel_per_2pi = {piezo_travel_per_2pi!r}\n"
-        f"measured = {toml_string(time.strftime('%Y-%m-%dT%H:%M:%S%z'))}\n"
-        f"source = {toml_string(source)}\n"
-    )
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
     tmp.replace(path)

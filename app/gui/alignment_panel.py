@@ -13,6 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from app.config import ConfigError
+from app.engine.calibration import calibration_file_path, write_calibration_file
 from app.gui.alignment_scan import AlignmentScan, ScanState, scan_delays, scan_params
 from app.pipeline.coherence_fit import CoherenceFit, CoherenceFitError, fit_coherence_envelope
 
@@ -53,10 +55,13 @@ class AlignmentPanel(QtWidgets.QWidget):
         self.move = QtWidgets.QPushButton("Move to ZPD")
         self.copy = QtWidgets.QPushButton("Copy")
         self.copy.setToolTip("copy 'zero_path_delay_um = ...' for the config's [calibration] table")
+        self.save = QtWidgets.QPushButton("Save ZPD")
+        self.save.setToolTip("write zero_path_delay_um into the config's calibration file: every later run goes there")
         self.start.clicked.connect(self.on_scan)
         self.abort.clicked.connect(model.abort)
         self.move.clicked.connect(self.on_move)
         self.copy.clicked.connect(self.on_copy)
+        self.save.clicked.connect(self.on_save)
         self.status = QtWidgets.QLabel("no scan yet")
         self.result = QtWidgets.QLabel("")
         self.result.setWordWrap(True)
@@ -73,7 +78,7 @@ class AlignmentPanel(QtWidgets.QWidget):
         form.addRow("points", self.points)
         form.addRow("frames per step", self.frames)
         buttons = QtWidgets.QHBoxLayout()
-        for b in (self.start, self.abort, self.move, self.copy):
+        for b in (self.start, self.abort, self.move, self.copy, self.save):
             buttons.addWidget(b)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
@@ -157,6 +162,25 @@ class AlignmentPanel(QtWidgets.QWidget):
         if self.fit is not None:
             QtWidgets.QApplication.clipboard().setText(f"zero_path_delay_um = {self.fit.zpd_um:.3f}")
 
+    def on_save(self) -> None:
+        """The fitted ZPD into the calibration file (its other keys kept), read by every later run."""
+        bench = self.model.bench
+        path = calibration_file_path(bench.config) if bench is not None else None
+        if self.fit is None:
+            self.notice.setText("save refused: no fitted ZPD yet (run a scan)")
+        elif path is None:
+            self.notice.setText("save refused: the config names no [calibration] file; use Copy and paste the "
+                                "line into [calibration]")
+        else:
+            zpd = round(self.fit.zpd_um, 4)
+            try:
+                write_calibration_file(path, zero_path_delay_um=zpd, source=str(self.model.run_status().path or "gui"))
+            except (ConfigError, OSError, ValueError) as exc:
+                self.notice.setText(f"save failed: {exc}")
+                return
+            self.notice.setText("")
+            self.status.setText(f"zero_path_delay_um = {zpd:.4f} saved to {path}")
+
     # ------------------------------------------------------------------------------ periodic
     def refresh(self) -> None:
         rb = self.model.readbacks().stages.get(DELAY_ROLE)
@@ -171,6 +195,7 @@ class AlignmentPanel(QtWidgets.QWidget):
         self.abort.setEnabled(scanning)
         self.move.setEnabled(connected and self.fit is not None)
         self.copy.setEnabled(self.fit is not None)
+        self.save.setEnabled(connected and self.fit is not None)
         self.move.setToolTip(f"refused during {run.label}" if run.active else "move the delay stage to the fitted ZPD")
         self._show_move_errors()
         item = self.scan.state.get() if self.scan is not None else None

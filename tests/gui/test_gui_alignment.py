@@ -91,6 +91,8 @@ def test_move_to_zpd_is_refused_while_a_run_owns_the_bench(make_window, qtbot):
     panel = _scan(window, qtbot, span_um=50.0, points=21)
     wait_until(qtbot, lambda: "scan complete" in panel.status.text(), timeout_s=120, what="the first scan's end")
     assert panel.fit is not None
+    qtbot.mouseClick(panel.save, QtCore.Qt.MouseButton.LeftButton)  # this config names no calibration file
+    assert "save refused" in panel.notice.text() and "[calibration] file" in panel.notice.text()
     window.sequence.sequence.setCurrentText("phase-stepping")
     window.sequence.form.editor("frames_per_step").setText("2000")
     wait_until(qtbot, window.sequence.start.isEnabled, what="the sequence panel's Start button")
@@ -151,3 +153,26 @@ def test_scan_and_move_to_zpd_make_no_device_call_on_the_gui_thread(make_window,
     assert "qiup-gui-commands" in movers and any(t.startswith("qiup-runner") for t in movers)  # Move to ZPD; the scan
     assert all(t == "qiup-gui-commands" or t.startswith("qiup-runner") for t in movers)
     assert recorder.main_calls == []
+
+
+def test_save_zpd_writes_the_calibration_file_keeping_the_fringe_calibration_and_later_runs_use_it(
+        make_window, qtbot, tmp_path):
+    from app.engine.calibration import effective_calibration
+    from tests.test_engine_fixtures import small_config
+
+    stale = "piezo_travel_per_2pi = 7.9\nzero_path_delay_um = 30.0\n"  # a fringe calibration and an old ZPD
+    (tmp_path / "calibration.toml").write_text(stale, encoding="utf-8")
+    config = small_config(tmp_path, **{"[calibration]\n": '[calibration]\nfile = "calibration.toml"\n'})
+    window = make_window(config)
+    model = window.model
+    assert effective_calibration(model.bench.config).zero_path_delay_um == 30.0
+    _move_delay(window, qtbot, 38.0)
+    panel = _scan(window, qtbot, span_um=50.0, points=21)
+    wait_until(qtbot, lambda: "scan complete" in panel.status.text(), timeout_s=120, what="the scan's end")
+    wait_until(qtbot, panel.save.isEnabled, what="the Save ZPD button")
+    qtbot.mouseClick(panel.save, QtCore.Qt.MouseButton.LeftButton)
+    assert panel.notice.text() == "" and "saved to" in panel.status.text()
+    cal = effective_calibration(model.bench.config)
+    assert cal.zero_path_delay_um == pytest.approx(round(panel.fit.zpd_um, 4), abs=1e-9)
+    assert abs(cal.zero_path_delay_um - TRUE_ZPD_UM) < ZPD_TOLERANCE_UM
+    assert cal.piezo_travel_per_2pi == 7.9  # the fringe calibration's key is kept
