@@ -31,9 +31,11 @@ class ScreenSlm(SLM):
         lut_path: str | Path | None = None,
         settle_time_s: float = 0.1,
         paint_timeout_s: float = 2.0,
+        dither: str = "bayer4",
         name: str = "slm",
     ):
         super().__init__(name)
+        self.dither = self._checked_dither(dither)
         self.screen_selector = screen
         self.lut = load_lut(lut_path) if lut_path else linear_lut()
         self.lut_path = str(lut_path) if lut_path else ""
@@ -82,7 +84,7 @@ class ScreenSlm(SLM):
         self._paint(gray)
 
     def current_gray(self) -> np.ndarray:
-        """The 8-bit image the window is painting."""
+        """The 8-bit image the window is painting (dithered or not, as shown)."""
         self.require_connected()
         return self._window.gray.copy()
 

@@ -104,13 +104,16 @@ class LiquidCrystal:
         return w >= 1.0 or float(np.max(np.abs(self._new - self._old))) * (1.0 - w) < tolerance_rad
 
 
-def ideal_lut(response: SlmResponse, levels: int | None = None) -> np.ndarray:
+def ideal_lut(response: SlmResponse, levels: int | None = None, *, fractional: bool = False) -> np.ndarray:
     """The LUT a perfect calibration would give: phase level k of ``levels`` -> the gray level whose true phase
-    is closest to 2 pi k / levels (the inverse of the monotone response; ground truth for tests)."""
+    is closest to 2 pi k / levels (the inverse of the monotone response; ground truth for tests);
+    ``fractional``: the exact inverse, gray levels as float64 (what a calibration knows before rounding)."""
     levels = response.levels if levels is None else int(levels)
     gray = np.arange(response.levels)
     phase = response.phase_of_gray(gray).astype(np.float64)
     target = TWO_PI * np.arange(levels) / levels
+    if fractional:
+        return np.interp(target, phase, gray.astype(np.float64))
     index = np.clip(np.searchsorted(phase, target), 1, response.levels - 1)
     nearer_below = (target - phase[index - 1]) <= (phase[index] - target)
     chosen = np.where(nearer_below, index - 1, index)

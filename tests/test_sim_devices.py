@@ -64,11 +64,14 @@ def test_delay_stage_takes_time_to_move_and_settle():
 def test_slm_quantises_to_8_bit_and_wraps():
     bench = quick_bench()
     phase = np.full(bench.slm.shape, 2 * np.pi + 0.1, np.float32)
-    bench.slm.show(phase)
+    bench.slm.show(phase, dither="off")
     shown = bench.slm.current_phase_rad()
     assert shown.max() < 2 * np.pi
     assert shown[0, 0] == pytest.approx(0.1, abs=np.pi / 256)
     assert bench.slm.gray_levels[0, 0] == np.floor(0.1 / (2 * np.pi) * 256)  # the contract's floor rule
+    bench.slm.show(phase)  # dithered (the default): the tile's mean gray is the fractional level 4.07
+    assert shown.max() < 2 * np.pi
+    assert np.mean(bench.slm.gray_levels[:4, :4]) == pytest.approx(0.1 / (2 * np.pi) * 256, abs=1 / 32)
 
 
 def test_laser_ramp_and_interlock():

@@ -14,7 +14,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.special import erf
 
 from app.config import load_config
-from drivers.slm_lut import phase_levels
+from drivers.slm_lut import phase_levels, phase_to_gray
 from sim_backends.quick import quick_bench
 from sim_backends.settings import SimSlmConfig
 from tests.helpers import SIM_CONFIG, write_config
@@ -44,9 +44,10 @@ def fringe(bench, frames_per_step=2):
 
 
 def show_gray(slm, gray_level, *, wait=True):
-    """A uniform gray level through the contract's linear LUT: phase at the middle of level g."""
+    """A uniform gray level through the contract's linear LUT: phase at the middle of level g, undithered (the
+    floor rule; dithered, the middle of level g is gray g + 1/2 on average)."""
     levels = len(slm.lut)
-    slm.show(np.full(slm.shape, 2 * np.pi * (gray_level + 0.5) / levels, np.float32), wait=wait)
+    slm.show(np.full(slm.shape, 2 * np.pi * (gray_level + 0.5) / levels, np.float32), wait=wait, dither="off")
     assert int(slm.gray_levels[0, 0]) == gray_level
 
 
@@ -208,9 +209,9 @@ def test_the_flicker_series_is_a_function_of_the_seed_and_frame_number():
 
 # ------------------------------------------------------------------------------ (e) correction
 def predicted_ratio(world, slm, phase_rad, sigma_px):
-    """|<exp(i(W + p phi_delivered))>_pump|, phi_delivered = Gauss(sigma) * response(lut[level(phase)])."""
+    """|<exp(i(W + p phi_delivered))>_pump|, phi_delivered = Gauss(sigma) * response(gray image of the phase)."""
     w = world.aberration_on_slm_rad(slm.shape)
-    delivered = s_response(slm.lut[phase_levels(phase_rad, 256)])
+    delivered = s_response(phase_to_gray(phase_rad, slm.lut, dither=slm.dither, gray_max=slm.gray_max))
     if sigma_px > 0:
         delivered = gaussian_filter(delivered, sigma_px, mode="nearest")
     weight = pupil_weight(world, slm.shape)

@@ -143,7 +143,8 @@ def pi_gcs_stage(section: Any, ctx: BuildContext) -> Device:
 def screen_slm(section: Any, ctx: BuildContext) -> Device:
     from drivers.slm_screen import ScreenSlm
 
-    return ScreenSlm(screen=section.screen, lut_path=section.lut_path, settle_time_s=section.settle_time_s)
+    return ScreenSlm(screen=section.screen, lut_path=section.lut_path, settle_time_s=section.settle_time_s,
+                     dither=section.dither)
 
 
 def genicam_camera(section: Any, ctx: BuildContext) -> Device:

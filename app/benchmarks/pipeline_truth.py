@@ -60,11 +60,13 @@ def _simulator_has_psf_switch() -> bool:
 
 def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, frames_per_step: int = 4,
             keep_frames: bool = False, ideal_imaging: bool = True, tmp_dir: Path | None = None,
-            stepper: str = "piezo") -> SimulatedAcquisition:
+            stepper: str = "piezo", slm_lut: str = "integer") -> SimulatedAcquisition:
     """Dark, reference and sample runs on the simulated bench (central ROI of ``roi_size`` pixels).
 
     ``stepper="slm"``: the piezo stays at its first setpoint and the SLM adds a uniform phase (step /
-    passes) per step, as ``phase_stepper = "slm"`` does, through the panel's calibrated (ideal) LUT. The
+    passes) per step, as ``phase_stepper = "slm"`` does, through the panel's calibrated (ideal) LUT, dithered
+    (the SLM's default; ``slm_lut``: "integer", whole gray levels as LUT files hold them, or "fractional",
+    the unrounded calibration, which dithering realises to within a gray level). The
     simulated SLM acts through the coherent PSF only, so imaging is not ideal then and the truth is the
     object as the interferometer sees it (``effective_transmission``: blurred, with the SLM's phase)."""
     if stepper == "slm":
@@ -98,7 +100,7 @@ def acquire(sample: str = "phase-bump", *, roi_size: int = 256, steps: int = 4, 
         if stepper == "slm":
             from app.engine.acquire import slm_step_mask
 
-            bench.slm.lut = bench.slm.ideal_lut()
+            bench.slm.lut = bench.slm.ideal_lut(fractional=slm_lut == "fractional")
             base = np.zeros(bench.slm.shape)
             slm_steps = [slm_step_mask(base, phi / world.pass_count) for phi in equal_step_phases_rad(steps)]
             volts = np.full(steps, volts[0])

@@ -95,6 +95,9 @@ class ScreenSlmConfig(Section):
     screen: str | int = Field(1, description="screen name (e.g. 'HDMI-1') or index in Qt's screen list")
     lut_path: str | None = Field(None, description="gray-level LUT file; linear 0..255 when absent")
     settle_time_s: float = Field(0.1, ge=0.0, le=5.0, description="liquid-crystal settle time after a mask")
+    dither: Literal["bayer4", "bayer8", "off"] = Field(
+        "bayer4", description="phase to gray: ordered dithering of the interpolated LUT on 4 x 4 or 8 x 8 tiles "
+        "(sub-gray phase), or 'off' (floor rule); docs/decisions/0052-slm-dithering.md")
 
 
 SlmConfig = Annotated[Union[SimSlmConfig, ScreenSlmConfig], Field(discriminator="backend")]

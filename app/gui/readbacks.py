@@ -68,6 +68,7 @@ class SlmState:
     mask_label: str = ""  # what the GUI (or a sequence) said it showed
     lut_name: str = ""
     lut_sha256: str = ""
+    dither: str = ""  # how the current mask became gray ("off", "bayer4", "bayer8")
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def _camera(rb, caps) -> CameraState:
 
 def _slm(rb, mask_preview_rad) -> SlmState:
     return SlmState(rb.time_s, rb.connected, rb.shape, mask_preview_rad, mask_id=rb.mask_id,
-                    mask_label=rb.mask_label, lut_name=rb.lut_name, lut_sha256=rb.lut_sha256)
+                    mask_label=rb.mask_label, lut_name=rb.lut_name, lut_sha256=rb.lut_sha256,
+                    dither=rb.dither)
 
 
 STAGE_ROLES = ("phase_piezo", "delay_stage", "sample_stage")

@@ -124,8 +124,8 @@ class SlmPanel(Panel):
             return
         if state.shape:
             self.shape.setText(f"{state.shape[1]} x {state.shape[0]}")
-        self.active.setText(f"#{state.mask_id}: {state.mask_label or '(no label)'}" if state.mask_id else
-                            "nothing shown yet (phase 0)")
+        self.active.setText(f"#{state.mask_id}: {state.mask_label or '(no label)'}  (dither: {state.dither or '-'})"
+                            if state.mask_id else "nothing shown yet (phase 0)")
         self.lut.setText(f"{state.lut_name or '-'}  sha256:{state.lut_sha256[:12]}" if state.lut_sha256 else
                          state.lut_name or "-")
         preview = state.mask_preview_rad

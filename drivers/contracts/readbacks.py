@@ -60,6 +60,7 @@ class SlmReadback(Readback):
     shape: tuple[int, int] | None = None
     lut_name: str = ""
     lut_sha256: str = ""  # of the LUT entries as little-endian uint16 (as app/wavefront/lut_fit writes it)
+    dither: str = "off"  # how the last mask became gray: "off" (floor rule), "bayer4", "bayer8" (drivers/slm_lut)
 
 
 @dataclass(frozen=True)
@@ -106,3 +107,4 @@ class SlmCapabilities(Capabilities):
     levels: int = 256
     lut_name: str = "linear"
     settle_time_s: float = 0.0
+    dither: str = "off"  # the device's setting: how show() maps phase to gray unless a call says otherwise

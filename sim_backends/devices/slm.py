@@ -27,8 +27,9 @@ class SimSlm(SimDeviceMixin, SLM):
 
     def __init__(self, world, name="slm", *, width=1920, height=1080, settle_time_s=None, pixel_pitch_um=8.0,
                  bits=8, gray_at_2pi=212.0, s_curve=0.35, crosstalk_sigma_px=0.7, flicker_rad_rms=0.02,
-                 response_time_s=0.02, pupil_centre_px=None, pupil_radius_px=None, faults=None):
+                 response_time_s=0.02, pupil_centre_px=None, pupil_radius_px=None, dither="bayer4", faults=None):
         super().__init__(world, name, faults=faults)
+        self.dither = self._checked_dither(dither)
         self._shape = (int(height), int(width))
         self.response = SlmResponse(bits=int(bits), gray_at_2pi=float(gray_at_2pi), s_curve=float(s_curve))
         self.crosstalk_sigma_px = float(crosstalk_sigma_px)
@@ -50,7 +51,7 @@ class SimSlm(SimDeviceMixin, SLM):
                    s_curve=section.s_curve, crosstalk_sigma_px=section.crosstalk_sigma_px,
                    flicker_rad_rms=section.flicker_rad_rms, response_time_s=section.response_time_s,
                    pupil_centre_px=section.pupil_centre_px, pupil_radius_px=section.pupil_radius_px,
-                   faults=section.faults)
+                   dither=section.dither, faults=section.faults)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -60,9 +61,10 @@ class SimSlm(SimDeviceMixin, SLM):
     def settle_time_s(self) -> float:
         return self._settle_time_s
 
-    def ideal_lut(self) -> np.ndarray:
-        """Ground truth for tests: the LUT a perfect calibration of this panel's true response gives."""
-        return ideal_lut(self.response, len(self.lut))
+    def ideal_lut(self, *, fractional: bool = False) -> np.ndarray:
+        """Ground truth for tests: the LUT a perfect calibration of this panel's true response gives
+        (``fractional``: unrounded gray levels, float64)."""
+        return ideal_lut(self.response, len(self.lut), fractional=fractional)
 
     def _show_gray_hw(self, gray: np.ndarray) -> None:
         """The panel's response to the gray image; the liquid crystal starts relaxing towards it now."""

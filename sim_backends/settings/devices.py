@@ -76,6 +76,9 @@ class SimSlmConfig(Section):
     flicker_rad_rms: float = Field(0.02, ge=0.0, le=1.0, description="panel phase flicker, RMS per exposure "
                                    "(the interferometer sees p times it; 0: none)")
     response_time_s: float = Field(0.02, ge=0.0, le=5.0, description="liquid-crystal 1/e response time (0: instant)")
+    dither: Literal["bayer4", "bayer8", "off"] = Field(
+        "bayer4", description="phase to gray: ordered dithering of the interpolated LUT on 4 x 4 or 8 x 8 tiles "
+        "(sub-gray phase), or 'off' (floor rule); docs/decisions/0052-slm-dithering.md")
     settle_time_s: float | None = Field(None, ge=0.0, le=5.0, description="how long show() waits (None: 7 response "
                                         "times, e^-7 < 1e-3 of the step remains)")
     pupil_centre_px: tuple[float, float] | None = Field(

@@ -34,7 +34,7 @@ def main(selector: str, lut_path: str | None) -> None:
     mask = 2 * np.pi * (xx / 37.0 + yy / 53.0) - 3.0  # tilted ramp, crosses many 2 pi wraps, negative too
     slm.show(mask)
     app.processEvents()
-    expected = phase_to_gray(mask, load_lut(lut_path) if lut_path else linear_lut())
+    expected = phase_to_gray(mask, load_lut(lut_path) if lut_path else linear_lut(), dither=slm.dither)
     window = slm._window
     grabbed = window.screen().grabWindow(0, window.x(), window.y(), w, h).toImage()
     grabbed = grabbed.convertToFormat(QtGui.QImage.Format.Format_Grayscale8)

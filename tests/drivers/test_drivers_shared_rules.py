@@ -45,13 +45,23 @@ def test_sim_and_screen_slm_show_the_same_gray_image_for_the_same_phase(qapp, wo
         sim.connect()
         yy, xx = np.mgrid[0:h, 0:w]
         phase = TWO_PI * (xx / 37.3 + yy / 53.1) - 3.0 + 4.6 * TWO_PI / 256  # many wraps, fractional levels
-        sim.show(phase)
-        screen.show(phase)
+        sim.show(phase, dither="off")
+        screen.show(phase, dither="off")
         assert np.array_equal(sim.gray_levels, screen.current_gray())
         assert np.array_equal(sim.current_phase_rad(), screen.current_phase_rad())
         expected = np.floor(np.mod(phase, TWO_PI) * 256 / TWO_PI).astype(np.uint8)  # the rule, by hand
         assert np.array_equal(screen.current_gray(), expected)
         assert sim.read_state().mask_id == screen.read_state().mask_id == 1
+        sim.show(phase)  # the default: the linear LUT read between entries, dithered on 4 x 4 Bayer tiles
+        screen.show(phase)
+        assert np.array_equal(sim.gray_levels, screen.current_gray())
+        assert np.array_equal(sim.current_phase_rad(), screen.current_phase_rad())
+        level = np.mod(phase, TWO_PI).astype(np.float32).astype(np.float64) * 256 / TWO_PI  # float32-wrapped phase
+        gray = np.minimum(level, 255.0)  # linear LUT: gray = level; 2 pi would be gray 256, past the panel's 255
+        bayer = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]])
+        threshold = (bayer[yy % 4, xx % 4] + 0.5) / 16
+        assert np.mean(screen.current_gray() != np.floor(gray + threshold)) < 1e-4  # at most a last-bit tie
+        assert sim.read_state().dither == screen.read_state().dither == "bayer4"
     finally:
         screen.close()
 

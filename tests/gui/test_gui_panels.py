@@ -13,6 +13,7 @@ from app.engine.sequence_file import read_sequence_file
 from app.gui.settings import load_settings, save_settings
 from app.wavefront.masks import Correction, compose_mask
 from app.wavefront.zernike import Pupil
+from drivers.slm_lut import phase_to_gray
 from tests.gui.conftest import gui_config, wait_until
 
 
@@ -131,15 +132,11 @@ def test_the_duration_estimate_is_shown_before_start_and_matches_the_run(make_wi
 
 
 # ------------------------------------------------------------------------------ SLM
-def _levels(phase_rad: np.ndarray, levels: int) -> np.ndarray:
-    """The contract's rounding rule, written out: floor(wrapped phase * levels / 2 pi)."""
-    wrapped = np.mod(phase_rad.astype(np.float64), 2 * np.pi)
-    return np.clip(np.floor(wrapped * levels / (2 * np.pi)), 0, levels - 1).astype(np.int64)
-
-
-def _quantised(phase_rad: np.ndarray, levels: int) -> np.ndarray:
-    """The phase the SLM reports for a mask: level * 2 pi / levels."""
-    return (_levels(phase_rad, levels) * np.float32(2 * np.pi / levels)).astype(np.float32)
+def _wrapped(phase_rad: np.ndarray) -> np.ndarray:
+    """The phase the SLM reports for a mask shown dithered (the default): wrapped to [0, 2 pi), float32."""
+    wrapped = np.mod(phase_rad.astype(np.float64), 2 * np.pi).astype(np.float32)
+    wrapped[wrapped.astype(np.float64) >= 2 * np.pi] = 0.0
+    return wrapped
 
 
 def test_slm_panel_shows_a_correction_file_exactly_as_composed(make_window, qtbot, tmp_path, no_dialogs):
@@ -150,11 +147,13 @@ def test_slm_panel_shows_a_correction_file_exactly_as_composed(make_window, qtbo
     correction = Correction(noll_indices=(4, 5, 8), coefficients_rad_rms=(0.7, -0.4, 0.25),
                             pupil=Pupil((540.0, 960.0), 300.0), slm_shape=shape, wavelength_nm=1550.0)
     path = correction.save(tmp_path / "ao.json")
-    expected = _quantised(compose_mask(shape, correction=Correction.load(path)), len(slm.lut))
+    assert slm.dither == "bayer4"
+    expected = _wrapped(compose_mask(shape, correction=Correction.load(path)))
     panel.load_correction(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     wait_until(qtbot, lambda: f"ao.json sha256:{digest}" in panel.active.text(), what="the panel to name the mask")
     assert np.array_equal(slm.current_phase_rad(), expected)
+    assert "(dither: bayer4)" in panel.active.text()
     assert panel.image.image is not None and panel.image.image.shape[1] <= 240
 
     panel.zernike.setText("5=0.3, 7=-0.2")
@@ -162,7 +161,9 @@ def test_slm_panel_shows_a_correction_file_exactly_as_composed(make_window, qtbo
     wait_until(qtbot, lambda: "Zernike Z5=+0.3 Z7=-0.2" in panel.active.text(), what="the Zernike mask")
     centre, radius = window.model.bench.world.slm_pupil_configured(shape)
     typed = Correction((5, 7), (0.3, -0.2), Pupil(tuple(centre), radius), shape, 0.0)
-    assert np.array_equal(slm.current_phase_rad(), _quantised(compose_mask(shape, correction=typed), len(slm.lut)))
+    assert np.array_equal(slm.current_phase_rad(), _wrapped(compose_mask(shape, correction=typed)))
+    assert np.array_equal(slm.gray_levels, phase_to_gray(compose_mask(shape, correction=typed), slm.lut,
+                                                         dither="bayer4"))
 
     for text in ("5=abc", "0=0.1", "5=0.1, 5=0.2"):
         panel.zernike.setText(text)
@@ -190,8 +191,8 @@ def test_slm_panel_loads_a_lut_file_and_shows_its_hash(make_window, qtbot, tmp_p
     assert np.array_equal(slm.lut, fit.lut.astype(np.uint8)) and slm.cached_state.lut_sha256 == fit.lut_sha256()
     centre, radius = window.model.bench.world.slm_pupil_configured(tuple(slm.shape))
     typed = Correction((4,), (1.0,), Pupil(tuple(centre), radius), tuple(slm.shape), 0.0)
-    levels = _levels(compose_mask(tuple(slm.shape), correction=typed), 256)
-    assert np.array_equal(slm.gray_levels, fit.lut.astype(np.uint8)[levels])  # the mask is shown through the new LUT
+    shown = phase_to_gray(compose_mask(tuple(slm.shape), correction=typed), fit.lut.astype(np.uint8), dither="bayer4")
+    assert np.array_equal(slm.gray_levels, shown)  # the mask is shown again through the new LUT, dithered as before
     (tmp_path / "bad.lut").write_text("0\n300\n", encoding="utf-8")
     panel.load_lut(tmp_path / "bad.lut")
     wait_until(qtbot, lambda: "gray level 300 is outside 0..255" in panel.notice.text(), what="the bad LUT's line")
