@@ -119,13 +119,23 @@ def test_panels_of_a_helper_that_ended_are_drawn_by_the_figure_process_itself(tm
     assert all(p.stat().st_size > 1000 for p in paths) and sets == {}  # the set is complete and let go
 
 
-def test_a_helper_is_forked_only_when_a_core_is_spare(monkeypatch):
+def test_a_helper_is_forked_only_when_a_core_is_spare_and_the_maps_are_not_large(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     for load, spare in ((0.4, True), (1.9, True), (2.0, False), (5.0, False)):
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
         assert figure_worker.spare_core() is spare
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    limit = figure_worker.HELPER_MAX_PIXELS
+    assert figure_worker.wants_helper("auto", {}, UNITS, {"shape": (1024, 1024)})  # the layout job's shape
+    assert not figure_worker.wants_helper("auto", {}, UNITS, {"shape": (2048, 2048)}) and 2048**2 > limit
+    small, large = np.zeros((8, 8), np.float32), np.zeros((2, limit + 2), np.float32)
+    assert figure_worker.wants_helper("auto", {"amplitude": small}, UNITS, {})  # else its largest map
+    assert not figure_worker.wants_helper("auto", {"amplitude": small, "phase": large}, UNITS, {})
+    assert figure_worker.wants_helper("always", {"phase": large}, UNITS, {})
+    assert not figure_worker.wants_helper("never", {"phase": small}, UNITS, {})
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert figure_worker.spare_core() is False
+    assert not figure_worker.wants_helper("auto", {}, UNITS, {"shape": (64, 64)})
 
 
 def test_jobs_sent_from_two_threads_each_get_their_reply(tmp_path):
@@ -149,3 +159,26 @@ def test_jobs_sent_from_two_threads_each_get_their_reply(tmp_path):
             t.join()
         names = sorted(p.name for p in figures.results())
     assert not errors and names == sorted(f"t{i}-amplitude.png" for i in range(4))
+
+
+def test_reprocessing_and_its_figure_process_run_one_blas_thread_unless_the_user_chose(monkeypatch):
+    """An OpenBLAS pool thread spins ~0.1 s on the other core when numpy loads: one thread is asked
+    for before numpy loads, unless OPENBLAS_NUM_THREADS says otherwise."""
+    import subprocess
+    import sys
+
+    probe = ("import os; from app.cli.reprocess_cmd import one_blas_thread; one_blas_thread(); import numpy; "
+             "print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout.strip() == "1"
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout.strip() == "2"
+
+    from app.cli.figure_process import FigureWorker
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with FigureWorker(helper="never") as figures:
+        environ = Path(f"/proc/{figures._proc.pid}/environ")
+        if not environ.exists():
+            pytest.skip("no /proc here")
+        assert b"OPENBLAS_NUM_THREADS=1" in environ.read_bytes().split(b"\0")

@@ -33,6 +33,8 @@ class FigureWorker:
             raise ValueError(f"helper is auto, always or never, got {helper!r}")
         root = str(Path(__file__).resolve().parents[2])  # where the app package is, wherever we run from
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))))
+        # drawing needs no BLAS threads, and an OpenBLAS pool thread spins ~0.1 s on a core when numpy loads
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
         self._proc = subprocess.Popen([sys.executable, "-m", "app.storage.figure_worker", helper],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._pending = 0

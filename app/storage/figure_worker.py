@@ -8,21 +8,28 @@ jobs, e.g. the first ones before the slow unwrapping) and ``shape`` (lay the fig
 of this shape now, before any map is there: app.storage.figures.FigureSet.prepare). Each job writes
 the figures it completes. Only matplotlib, numpy and the figure modules are loaded here.
 
-The drawing is shared by two processes, so it uses both cores once the maps exist: right after
-matplotlib is loaded (and before any thread is started) this process forks a helper, forwards it
-every job as received, and each of the two draws every other panel; the helper sends back its
-panels' tiles and this process composes the overview page. If the helper cannot be started or
-ends early, this process draws its panels itself: a figure is never lost to it.
+The drawing is shared by two processes when a core is spare and the maps are not large
+(``wants_helper``), so it uses both cores once the maps exist: this process reads its first job
+(for ``qiup reprocess``, the layout job that comes before the maps) before any thread is started,
+forks a helper that has that job as it is, and forwards it every later job as received; each of
+the two draws every other panel; the helper sends back its panels' tiles and this process composes
+the overview page. If the helper cannot be started or ends early, this process draws its panels
+itself: a figure is never lost to it.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
+import math
 import os
 import queue
 import sys
 import threading
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 from app.storage import job_pipe
 
@@ -34,9 +41,10 @@ def _shares(panels: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _figure_set(sets: dict, maps, units, *, title: str, pixel_size_um, out_stem, formats=("png",), overview=True,
-                per_map=True, expect=None, shape=None, helper: bool | None = None):
+                per_map=True, expect=None, shape=None, helper: bool | None = None, measure: bool = True):
     """(key, figure set, formats) of a job: its set is made on its first job. ``helper``: None when no
-    helper shares the work, True in the helper, False in the process that has one."""
+    helper shares the work, True in the helper, False in the process that has one; ``measure``: see
+    FigureSet.prepare."""
     from app.storage.figures import FigureSet, check_formats, panel_names
 
     formats = check_formats(formats)
@@ -48,15 +56,16 @@ def _figure_set(sets: dict, maps, units, *, title: str, pixel_size_um, out_stem,
                               per_map=per_map, first_maps=maps, draws=draws, compose_overview=not helper)
     figures = sets[key]
     if shape is not None:
-        figures.prepare(shape)
+        figures.prepare(shape, measure=measure)
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
     return key, figures, formats
 
 
-def _draw(sets: dict, maps, units, kwargs: dict, helper) -> list[Path]:
+def _draw(sets: dict, maps, units, kwargs: dict, helper, measure: bool = True) -> list[Path]:
     """This process's part of one job: its panels, the helper's tiles, the overview; the paths.
     ``helper``: the helper that has this job too, or None (then every panel is drawn here)."""
-    key, figures, formats = _figure_set(sets, maps, units, helper=None if helper is None else False, **kwargs)
+    key, figures, formats = _figure_set(sets, maps, units, helper=None if helper is None else False,
+                                        measure=measure, **kwargs)
     if helper is None:
         figures.take_over()  # a set begun with a helper that has gone since (nothing to do otherwise)
     out_stem = kwargs["out_stem"]
@@ -98,14 +107,14 @@ def _helper_part(sets: dict, maps, units, kwargs: dict) -> tuple[list[Path], dic
 
 def _reader(stream, forward=None) -> queue.Queue:
     """A thread reading frames from ``stream`` as they come (a sender never waits for drawing: a map
-    is larger than a pipe's buffer) into the returned queue; None ends it. ``forward(frame)`` passes
-    each frame on first and says whether it did."""
+    is larger than a pipe's buffer) into the returned queue as (job, forwarded), ``job()`` giving
+    the job; None ends it. ``forward(frame)`` passes each frame on first and says whether it did."""
     jobs: queue.Queue = queue.Queue()
 
     def read() -> None:
         try:
             while (frame := job_pipe.read_frame(stream)) is not None:
-                jobs.put((frame, forward(frame) if forward else False))
+                jobs.put((functools.partial(job_pipe.load, frame), forward(frame) if forward else False))
         except (EOFError, OSError, ValueError):
             pass
         finally:
@@ -119,36 +128,66 @@ def _failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def serve(stdin, stdout, helper=None) -> None:
-    """One reply ``(True, paths)`` or ``(False, reason)`` per job, until end of input."""
+def _first_job(stream):
+    """The first job, read before any thread exists: (maps, units, kwargs), the exception that
+    reading it raised, or None at the end of the input."""
+    try:
+        frame = job_pipe.read_frame(stream)
+        return None if frame is None else job_pipe.load(frame)
+    except Exception as exc:  # noqa: BLE001 - replied as that job's failure
+        return exc
+
+
+def _given(job):
+    """A job as a queue item's loader: the job itself, or its exception raised."""
+    def load():
+        if isinstance(job, Exception):
+            raise job
+        return job
+    return load
+
+
+def serve(stdin, stdout, helper_choice: str = "never") -> None:
+    """One reply ``(True, paths)`` or ``(False, reason)`` per job, until end of input. The first job
+    is read here, before any thread exists, so that the helper can be forked with it
+    (``helper_choice``: see ``wants_helper``); it has that job as it is and is forwarded the others."""
+    first = _first_job(stdin)
+    if first is None:
+        return
+    helper = Helper.start(first) if not isinstance(first, Exception) and wants_helper(helper_choice, *first) else None
+    measure = helper is not None or spare_core()  # text sized before the maps come: when a core is spare
     jobs = _reader(stdin, None if helper is None else helper.forward)
     sets: dict = {}  # figure sets still waiting for maps, by (out_stem, overview, per_map)
-    while (item := jobs.get()) is not None:
-        frame, forwarded = item
+    item = (_given(first), helper is not None)
+    while item is not None:
+        load, shared = item
         try:
-            maps, units, kwargs = job_pipe.load(frame)
-            del frame
-            reply = (True, _draw(sets, maps, units, kwargs, helper if forwarded else None))
+            maps, units, kwargs = load()
+            reply = (True, _draw(sets, maps, units, kwargs, helper if shared else None, measure))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
             sets.clear()  # a failed set is not completed later
             reply = (False, _failure(exc))
+        del load
         job_pipe.send(stdout, reply)
+        item = jobs.get()
     if helper is not None:
         helper.close()
 
 
-def _serve_helper(jobs_in, replies_out) -> None:
-    """The helper's loop: one reply ``(True, paths, tiles)`` or ``(False, reason, {})`` per job."""
+def _serve_helper(first, jobs_in, replies_out) -> None:
+    """The helper's loop, from the first job it was forked with: one reply ``(True, paths, tiles)``
+    or ``(False, reason, {})`` per job."""
     jobs = _reader(jobs_in)
     sets: dict = {}
-    while (item := jobs.get()) is not None:
+    item = (_given(first), True)
+    while item is not None:
         try:
-            maps, units, kwargs = job_pipe.load(item[0])
-            reply = (True, *_helper_part(sets, maps, units, kwargs))
+            reply = (True, *_helper_part(sets, *item[0]()))
         except Exception as exc:  # noqa: BLE001
             sets.clear()
             reply = (False, _failure(exc), {})
         job_pipe.send(replies_out, reply)
+        item = jobs.get()
 
 
 class Helper:
@@ -159,10 +198,14 @@ class Helper:
         self.gone = False
 
     @classmethod
-    def start(cls) -> Helper | None:
-        """Fork the helper (call before any thread exists); None if it cannot be started."""
+    def start(cls, first) -> Helper | None:
+        """Fork the helper with the first job (call before any thread exists); None if it cannot be
+        started (also where there is no fork)."""
+        if not hasattr(os, "fork"):
+            return None
         jobs_r, jobs_w = os.pipe()
         replies_r, replies_w = os.pipe()
+        gc.freeze()  # what is loaded stays shared with the helper: no collection writes to its pages
         try:
             with warnings.catch_warnings():
                 # Python >= 3.12 warns about forking with any thread alive: here only OpenBLAS's pool
@@ -181,7 +224,7 @@ class Helper:
                 devnull = os.open(os.devnull, os.O_RDWR)
                 os.dup2(devnull, 0)  # not the command's pipes: it sees their end when this process ends
                 os.dup2(2, 1)
-                _serve_helper(os.fdopen(jobs_r, "rb"), os.fdopen(replies_w, "wb"))
+                _serve_helper(first, os.fdopen(jobs_r, "rb"), os.fdopen(replies_w, "wb"))
                 code = 0
             finally:
                 os._exit(code)
@@ -225,23 +268,38 @@ def spare_core() -> bool:
     processes wanting one over the last minute than there are cores. On a loaded machine the second
     process only adds the cost of the fork (pages copied on write), so the drawing stays in one."""
     cores = os.cpu_count() or 1
-    return cores >= 2 and os.getloadavg()[0] < cores
+    try:
+        return cores >= 2 and os.getloadavg()[0] < cores
+    except (AttributeError, OSError):  # no load average on this system: assume a busy machine
+        return False
 
 
 HELPER_CHOICES = ("auto", "always", "never")
+# Up to this many pixels a map's figures are worth two processes: larger maps take seconds to compute,
+# their drawing is a small part of the command, and a second process holding them costs memory (the
+# 2048^2 reprocessing must stay under 1 GiB in all).
+HELPER_MAX_PIXELS = 2**21
+
+
+def wants_helper(choice: str, maps, units, kwargs: dict) -> bool:
+    """Whether a helper shares the drawing, given the first job: 'always', 'never', or 'auto': when
+    a core is spare and the maps (the job's ``shape`` or its largest map) have at most
+    ``HELPER_MAX_PIXELS``."""
+    if choice != "auto":
+        return choice == "always"
+    shape = kwargs.get("shape") or max((np.shape(m)[:2] for m in maps.values()), key=math.prod, default=(0, 0))
+    return math.prod(shape[:2]) <= HELPER_MAX_PIXELS and spare_core()
 
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m app.storage.figure_worker [auto|always|never]``: whether a helper shares the drawing
-    (auto: when ``spare_core()``)."""
+    (``wants_helper``)."""
     argv = sys.argv[1:] if argv is None else argv
     choice = argv[0] if argv else "auto"
     if choice not in HELPER_CHOICES:
         raise SystemExit(f"figure_worker: the helper is one of {', '.join(HELPER_CHOICES)}, got {choice!r}")
     # matplotlib loads now, before the first job arrives (the figure module and its axes classes too:
     # ~0.15 s that would otherwise fall on the first job)
-    import gc
-
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.colorbar  # noqa: F401
     import matplotlib.figure  # noqa: F401
@@ -251,11 +309,7 @@ def main(argv: list[str] | None = None) -> None:
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # the pipe carries replies only; any stray print goes to stderr
-    helper = None
-    if choice == "always" or (choice == "auto" and spare_core()):
-        gc.freeze()  # what is loaded stays shared with the helper: no collection writes to its pages
-        helper = Helper.start()  # before any thread exists: the fork copies this process as it is
-    serve(stdin, stdout, helper)
+    serve(stdin, stdout, choice)
     os._exit(0)  # every reply is flushed and every figure file closed: skip matplotlib's teardown (~0.2 s)
 
 
