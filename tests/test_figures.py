@@ -189,3 +189,56 @@ def test_a_figure_process_that_died_is_reported_not_raised_mid_command(tmp_path)
         figures.submit(big, {"amplitude": "1"}, title="t", pixel_size_um=None, out_stem=tmp_path / "x")
         with pytest.raises(FigureError, match="ended early"):
             figures.results()
+
+
+def _rendered(figures: F.FigureSet) -> dict[str, np.ndarray]:
+    return {name: np.asarray(figures.figures[name].canvas.buffer_rgba()).copy() for name in figures.panels}
+
+
+@pytest.mark.parametrize("prepared_for, measure", [((60, 90), True), ((60, 90), False), ((32, 48), True)])
+def test_figures_laid_out_before_their_maps_exist_are_the_figures_drawn_at_once(prepared_for, measure):
+    """Preparing (axes, colour bars, labels, text sizes) changes no pixel, also for a wrong shape."""
+    maps = result_maps()
+    at_once = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0)
+    at_once.add(maps)
+    prepared = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0)
+    prepared.prepare(prepared_for, measure=measure)
+    first = {k: maps[k] for k in ("visibility", "amplitude", "phase", "mask")}
+    assert prepared.add(first) == ["visibility", "amplitude", "phase", "complex"]
+    assert prepared.add({"phase_unwrapped": maps["phase_unwrapped"]}) == ["overview", "phase_unwrapped"]
+    for name, pixels in _rendered(at_once).items():
+        np.testing.assert_array_equal(_rendered(prepared)[name], pixels, err_msg=name)
+    np.testing.assert_array_equal(prepared.page_pixels(), at_once.page_pixels())
+
+
+def test_the_overview_png_is_the_page_as_agg_draws_it():
+    figures = F.FigureSet(list(result_maps()), UNITS, title="horse \u2014 phase-stepping", pixel_size_um=1.0)
+    figures.add(result_maps())
+    page = figures.figures["overview"]
+    page.canvas.draw()
+    np.testing.assert_array_equal(figures.page_pixels(), np.asarray(page.canvas.buffer_rgba()))
+
+
+def test_two_sets_sharing_the_panels_make_the_pages_and_tiles_of_one():
+    """What two processes do: each draws every other panel, one composes the page from both."""
+    maps = result_maps()
+    whole = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0)
+    whole.add(maps)
+    panels = whole.panels
+    composer = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0, draws=panels[1::2])
+    other = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0, draws=panels[0::2], compose_overview=False)
+    assert composer.add(maps) == ["amplitude", "complex"]  # the page waits for the other's tiles
+    assert other.add(maps) == ["visibility", "phase", "phase_unwrapped"] and other.complete
+    assert composer.add_tiles(other.tiles) == ["overview"] and composer.complete
+    np.testing.assert_array_equal(composer.page_pixels(), whole.page_pixels())
+
+
+def test_a_set_takes_over_the_panels_whose_drawer_has_gone():
+    maps = result_maps()
+    whole = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0)
+    whole.add(maps)
+    composer = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0, draws=whole.panels[1::2])
+    assert composer.add(maps) == ["amplitude", "complex"]
+    composer.take_over()
+    assert composer.add({}) == ["overview", "visibility", "phase", "phase_unwrapped"] and composer.complete
+    np.testing.assert_array_equal(composer.page_pixels(), whole.page_pixels())

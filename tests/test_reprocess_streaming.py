@@ -98,19 +98,19 @@ def _stacks(folder, n=48):
 
 
 @pytest.mark.parametrize("figures", ["png", "none"])
-def test_one_figure_process_draws_the_maps_before_unwrapping_then_the_unwrapped_phase(tmp_path, monkeypatch,
-                                                                                     figures):
+def test_one_figure_process_lays_out_then_draws_the_maps_before_unwrapping_then_the_unwrapped_phase(
+        tmp_path, monkeypatch, figures):
     from app.cli import figure_process
 
     started, jobs = [], []
     real_init, real_submit = figure_process.FigureWorker.__init__, figure_process.FigureWorker.submit
 
-    def init(self):
+    def init(self, *args, **kwargs):
         started.append(self)
-        real_init(self)
+        real_init(self, *args, **kwargs)
 
     def submit(self, maps, units, **kwargs):
-        jobs.append(sorted(maps))
+        jobs.append((sorted(maps), kwargs.get("shape"), kwargs["expect"]))
         real_submit(self, maps, units, **kwargs)
 
     monkeypatch.setattr(figure_process.FigureWorker, "__init__", init)
@@ -123,4 +123,8 @@ def test_one_figure_process_draws_the_maps_before_unwrapping_then_the_unwrapped_
                      sorted(f"r-{n}.png" for n in ("overview", "visibility", "amplitude", "phase", "complex",
                                                    "phase_unwrapped")))
     assert len(started) == (0 if figures == "none" else 1)
-    assert jobs == ([] if figures == "none" else [["amplitude", "mask", "phase", "visibility"], ["phase_unwrapped"]])
+    every = ("visibility", "amplitude", "phase", "phase_unwrapped", "mask")
+    frame_shape = tifffile.imread(paths["sample"]).shape[1:]
+    assert jobs == ([] if figures == "none" else  # laid out for the frames' shape before any map exists
+                    [([], frame_shape, every), (["amplitude", "mask", "phase", "visibility"], None, every),
+                     (["phase_unwrapped"], None, every)])

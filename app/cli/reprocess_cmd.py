@@ -7,6 +7,7 @@ number of frames. A run file's step sums, counts and camera settings are read fr
 from __future__ import annotations
 
 import math
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -33,12 +34,14 @@ def register(sub) -> None:
 
 
 def handle(args) -> int:
+    one_blas_thread()
     from app.cli import CliError
     from app.cli.figure_process import FigureError, FigureWorker, NoFigures
 
-    # The figure process starts first and loads matplotlib while frames are summed; it draws each
-    # figure as soon as its maps exist (all but the unwrapped phase before unwrapping), and the
-    # overview from those figures once the unwrapped phase is there.
+    # The figure process starts first and loads matplotlib while frames are summed, lays the figures
+    # out while the maps are computed, and draws each figure as soon as its maps exist (all but the
+    # unwrapped phase before unwrapping), and the overview from those figures once the unwrapped
+    # phase is there.
     _check_out(args)  # before anything is read or started: never onto an input, a folder or a run file
     with (NoFigures if args.figures.strip().lower() == "none" else FigureWorker)() as figures:
         import numpy as np
@@ -54,7 +57,11 @@ def handle(args) -> int:
         inputs = _load_inputs(args)
         steps, has_reference, has_dark = (inputs["sample"].sums.shape[0], inputs["reference"] is not None,
                                           inputs["dark"] is not None)
-        title = _figure_title(inputs)
+        out = args.out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
+        _check_out_path(out, _inputs_of(args))
+        figure_args = {"title": _figure_title(inputs), "pixel_size_um": inputs.get("pixel_size_um"),
+                       "out_stem": out.with_suffix(""), "formats": formats, "expect": (*FIGURE_MAPS, "mask")}
+        figures.prepare(inputs["sample"].sums.shape[1:], RESULT_UNITS, **figure_args)  # laid out while we compute
         try:  # the sums are handed over (popped), so reconstruct can free them once used
             recon = reconstruct(
                 inputs.pop("sample"), reference=inputs.pop("reference"), dark=inputs.pop("dark"),
@@ -63,10 +70,6 @@ def handle(args) -> int:
             )
         except ValueError as exc:
             raise CliError(f"{inputs['source']}: {exc}") from None
-        out = args.out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
-        _check_out_path(out, _inputs_of(args))
-        figure_args = {"title": title, "pixel_size_um": inputs.get("pixel_size_um"), "out_stem": out.with_suffix(""),
-                       "formats": formats, "expect": (*FIGURE_MAPS, "mask")}
         figures.submit({"visibility": np.asarray(recon.visibility, np.float32),
                         "amplitude": np.asarray(recon.amplitude, np.float32),
                         "phase": np.asarray(recon.phase_rad, np.float32), "mask": recon.mask},
@@ -92,6 +95,18 @@ def handle(args) -> int:
 
 
 FIGURE_MAPS = ("visibility", "amplitude", "phase", "phase_unwrapped")  # the maps the figures show
+
+
+def one_blas_thread() -> None:
+    """One OpenBLAS thread for this process and its children, unless the user chose otherwise.
+
+    OpenBLAS starts a pool thread per core when numpy loads, and each pool thread then spins on its
+    core for about 0.1 s, at the start and again after every threaded call. Reprocessing's BLAS
+    products (N steps x all pixels) are memory-bound, so a second BLAS thread gains nothing; its
+    spinning took a fifth of the command's CPU time (perf), on the core the figure process needs.
+    OpenBLAS reads the setting once, when it loads: it is set only while numpy is not loaded yet."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _figure_title(inputs: dict) -> str:
@@ -124,7 +139,6 @@ def _check_out_path(out: Path, inputs: list[Path]) -> None:
     import os
 
     from app.cli import CliError
-    from app.storage.reader import is_results_file
 
     if out.is_dir():
         raise CliError(f"--out {out}: is a folder; give a results file name such as {out / 'results.h5'}")
@@ -137,6 +151,8 @@ def _check_out_path(out: Path, inputs: list[Path]) -> None:
             same = False
         if same:
             raise CliError(f"--out {out} is the input {source}; reprocess never overwrites its input")
+    from app.storage.reader import is_results_file  # h5py: only for a file that is there
+
     if not is_results_file(out):
         raise CliError(f"--out {out}: exists and is not a qiup reprocess results file; not overwritten")
 

@@ -96,9 +96,13 @@ class Blocks:
             length = (np.hypot(re, im) / counts).astype(np.float32)
         return direction, length
 
+    @property
+    def reduced_shape(self) -> tuple[int, int]:
+        """Shape of the reduced map: one value per (possibly partial) k x k block."""
+        return -(-self.shape[0] // self.k), -(-self.shape[1] // self.k)
+
     def extent(self) -> tuple[float, float, float, float]:
         """imshow extent of the reduced map in the full map's pixel coordinates (may pass the edge by
         less than one block; the axes limits stop at the map's edge)."""
-        h, w = self.shape
-        nh, nw = -(-h // self.k), -(-w // self.k)
+        nh, nw = self.reduced_shape
         return (-0.5, nw * self.k - 0.5, nh * self.k - 0.5, -0.5)

@@ -1,7 +1,8 @@
 """One panel of a result figure: colour range, colours, image, colour bar with unit, scale bar, title.
 
 The pieces app.storage.figures puts on its pages (matplotlib imported lazily, inside the functions).
-A panel shows its map block-averaged to about the image's pixel count (``ShownMaps``, using
+A panel (``MapPanel``, ``ComplexPanel``) is laid out before its data exist and filled by ``show``;
+it shows its map block-averaged to about the image's pixel count (``ShownMaps``, using
 app.storage.display_blocks); its axes, extent and scale bar stay in the map's camera pixels.
 """
 
@@ -143,54 +144,83 @@ class ShownMaps:
         return self.blocks.phase_mean(self.maps["phase"], self._valid, weight=self.maps[amplitude_name])
 
 
-def draw_map(fig, ax, cax, name: str, shown: np.ma.MaskedArray, unit: str, *, extent, map_shape,
-             pixel_size_um: float | None, range_from: np.ndarray | None = None) -> None:
-    """One (block-averaged) map on ``ax`` (colour bar on ``cax``): image, unit, masked blocks grey,
-    scale bar, axes in the full map's pixel coordinates.
+class MapPanel:
+    """One map's panel, laid out before its data exist: image, colour bar with unit, axes, title, scale
+    bar. ``show`` puts the (block-averaged) map in and sets its colour range, so everything that does
+    not depend on the data can be built, and measured, while the data are still being computed."""
 
-    ``range_from``: the blocks that set the colour range (default: the valid ones)."""
-    import matplotlib
+    def __init__(self, fig, ax, cax, name: str, unit: str, *, blocks_shape: tuple[int, int], extent, map_shape,
+                 pixel_size_um: float | None) -> None:
+        import matplotlib
 
-    valid = ~np.ma.getmaskarray(shown)
-    vmin, vmax = display_range(name, shown.data, unit, valid if range_from is None else range_from & valid)
-    cmap = matplotlib.colormaps[LABELS.get(name, (None, "viridis"))[1]].with_extremes(bad=MASK_GREY)
-    image = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="antialiased", extent=extent)
-    cbar = fig.colorbar(image, cax=cax)
-    cbar.set_label(_colorbar_label(name, unit), fontsize=8)
-    cbar.ax.tick_params(labelsize=7)
-    if is_wrapped_phase(name, unit):
-        cbar.set_ticks([t for t, _ in PHASE_TICKS], labels=[s for _, s in PHASE_TICKS])
-    _finish_axes(ax, LABELS.get(name, (name.replace("_", " "),))[0], map_shape, pixel_size_um,
-                 not valid.all())
+        self.name, self.unit, self.ax = name, unit, ax
+        self.label = LABELS.get(name, (name.replace("_", " "),))[0]
+        cmap = matplotlib.colormaps[LABELS.get(name, (None, "viridis"))[1]].with_extremes(bad=MASK_GREY)
+        vmin, vmax = (-np.pi, np.pi) if is_wrapped_phase(name, unit) else (0.0, 1.0)  # until show() knows the data
+        placeholder = np.ma.masked_array(np.zeros(blocks_shape, np.float32), mask=True)
+        self.image = ax.imshow(placeholder, cmap=cmap, vmin=vmin, vmax=vmax,
+                               interpolation="antialiased", extent=extent)
+        cbar = fig.colorbar(self.image, cax=cax)
+        cbar.set_label(_colorbar_label(name, unit), fontsize=8)
+        cbar.ax.tick_params(labelsize=7)
+        if is_wrapped_phase(name, unit):
+            cbar.set_ticks([t for t, _ in PHASE_TICKS], labels=[s for _, s in PHASE_TICKS])
+        _finish_axes(ax, self.label, map_shape, pixel_size_um)
 
-
-def draw_complex(fig, ax, wheel_ax, phase_rad: np.ndarray, amplitude: np.ndarray, *, valid: np.ndarray | None,
-                 extent, map_shape, pixel_size_um: float | None, amplitude_name: str = "amplitude |t|") -> None:
-    """Complex view (hue = phase, brightness = amplitude) with a colour-wheel legend on ``wheel_ax``."""
-    amp = np.asarray(amplitude, np.float32)
-    top = display_range("amplitude", amp, "1", valid)[1]
-    ax.imshow(complex_rgb(phase_rad, amp, amplitude_max=top, valid=valid), interpolation="antialiased",
-              extent=extent)
-    n = 97
-    yy, xx = np.mgrid[-1:1:n * 1j, -1:1:n * 1j]
-    radius, angle = np.hypot(xx, yy), np.arctan2(-yy, xx)
-    wheel = complex_rgb(angle, radius * top, amplitude_max=top)
-    wheel_ax.imshow(np.dstack([wheel, (radius <= 1).astype(float)]), extent=(-1, 1, -1, 1))
-    for text, (x, y) in (("0", (1.2, 0)), ("\u03c0/2", (0, 1.25)), ("\u00b1\u03c0", (-1.3, 0)), ("\u2212\u03c0/2", (0, -1.3))):
-        wheel_ax.text(x, y, text, ha="center", va="center", fontsize=7)
-    wheel_ax.set_title(f"hue: phase\nbrightness:\n{amplitude_name}\n0 .. {top:.2g}", fontsize=7)
-    wheel_ax.set_xlim(-1.5, 1.5)
-    wheel_ax.set_ylim(-1.5, 1.5)
-    wheel_ax.set_axis_off()
-    ax.wheel_legend = wheel_ax  # so readers (and tests) find the legend of this view
-    _finish_axes(ax, "complex view", map_shape, pixel_size_um, valid is not None and not valid.all())
+    def show(self, shown: np.ma.MaskedArray, *, range_from: np.ndarray | None = None) -> None:
+        """The map's blocks (masked where invalid); ``range_from``: the blocks that set the colour range
+        (default: the valid ones)."""
+        valid = ~np.ma.getmaskarray(shown)
+        vmin, vmax = display_range(self.name, shown.data, self.unit,
+                                   valid if range_from is None else range_from & valid)
+        self.image.set_data(shown)
+        self.image.set_clim(vmin, vmax)
+        _set_title(self.ax, self.label, not valid.all())
 
 
-def _finish_axes(ax, label: str, shape, pixel_size_um: float | None, has_masked: bool) -> None:
-    ax.set_xlim(-0.5, shape[1] - 0.5)  # the map's own pixel coordinates (a last partial block stops here)
-    ax.set_ylim(shape[0] - 0.5, -0.5)
+class ComplexPanel:
+    """The complex view (hue = phase, brightness = amplitude) with its colour-wheel legend, laid out
+    before the data exist; ``show`` fills it."""
+
+    def __init__(self, fig, ax, wheel_ax, *, blocks_shape: tuple[int, int], extent, map_shape,
+                 pixel_size_um: float | None, amplitude_name: str = "amplitude |t|") -> None:
+        self.ax, self.wheel_ax, self.amplitude_name = ax, wheel_ax, amplitude_name
+        self.image = ax.imshow(np.zeros((*blocks_shape, 3), np.float32), interpolation="antialiased", extent=extent)
+        n = 97
+        yy, xx = np.mgrid[-1:1:n * 1j, -1:1:n * 1j]
+        radius, angle = np.hypot(xx, yy), np.arctan2(-yy, xx)
+        wheel = complex_rgb(angle, radius, amplitude_max=1.0)  # brightness = radius / the amplitude range's top
+        wheel_ax.imshow(np.dstack([wheel, (radius <= 1).astype(float)]), extent=(-1, 1, -1, 1))
+        for text, (x, y) in (("0", (1.2, 0)), ("\u03c0/2", (0, 1.25)), ("\u00b1\u03c0", (-1.3, 0)),
+                             ("\u2212\u03c0/2", (0, -1.3))):
+            wheel_ax.text(x, y, text, ha="center", va="center", fontsize=7)
+        self._wheel_title(1.0)
+        wheel_ax.set_xlim(-1.5, 1.5)
+        wheel_ax.set_ylim(-1.5, 1.5)
+        wheel_ax.set_axis_off()
+        ax.wheel_legend = wheel_ax  # so readers (and tests) find the legend of this view
+        _finish_axes(ax, "complex view", map_shape, pixel_size_um)
+
+    def _wheel_title(self, top: float) -> None:
+        self.wheel_ax.set_title(f"hue: phase\nbrightness:\n{self.amplitude_name}\n0 .. {top:.2g}", fontsize=7)
+
+    def show(self, phase_rad: np.ndarray, amplitude: np.ndarray, *, valid: np.ndarray | None) -> None:
+        amp = np.asarray(amplitude, np.float32)
+        top = display_range("amplitude", amp, "1", valid)[1]
+        self.image.set_data(complex_rgb(phase_rad, amp, amplitude_max=top, valid=valid))
+        self._wheel_title(top)
+        _set_title(self.ax, "complex view", valid is not None and not valid.all())
+
+
+def _set_title(ax, label: str, has_masked: bool) -> None:
     # a fixed title position: matplotlib otherwise measures every tick label to place it, at each draw
     ax.set_title(label + ("  (grey: masked)" if has_masked else ""), fontsize=9, y=1.0, pad=4)
+
+
+def _finish_axes(ax, label: str, shape, pixel_size_um: float | None) -> None:
+    ax.set_xlim(-0.5, shape[1] - 0.5)  # the map's own pixel coordinates (a last partial block stops here)
+    ax.set_ylim(shape[0] - 0.5, -0.5)
+    _set_title(ax, label, False)
     ax.set_xlabel("x (pixel)", fontsize=7)
     ax.set_ylabel("y (pixel)", fontsize=7)
     ax.tick_params(labelsize=6)

@@ -10,7 +10,7 @@ and they can be built in any thread or process. Each figure shows the maps block
 its own pixel resolution (k x k camera pixels per shown value, the mean of the valid ones; wrapped
 phase as a circular mean; see app.storage.display_blocks), which is what the page can show and is
 quicker to draw; axes and scale bars stay in camera pixels. Axes are placed by arithmetic (no layout
-solver), titles at a fixed height, and PNGs use zlib's fastest level.
+solver), titles at a fixed height, and PNGs are zlib at its fastest level (app.storage.png).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.storage.display_blocks import block_factor
+from app.storage.display_blocks import Blocks, block_factor
 from app.storage.figure_panels import (BOOL_MAPS, FORMATS, LABELS, MASK_GREY, PHASE_CMAP, PHASE_TICKS,  # noqa: F401
-                                       UNIT_TEXT, ShownMaps, add_scale_bar, complex_rgb, display_range,
-                                       draw_complex, draw_map, is_wrapped_phase, nice_length_um)
+                                       UNIT_TEXT, ComplexPanel, MapPanel, ShownMaps, add_scale_bar, complex_rgb,
+                                       display_range, is_wrapped_phase, nice_length_um)
+from app.storage.png import write_png
 
 MAP_DPI = 110
-FAST_PNG = {"compress_level": 1}  # zlib's fastest level: the quick-looks are mostly flat colour
 
 
 # -- layout ----------------------------------------------------------------------------------------
@@ -61,13 +61,18 @@ def _cell(fig, left: float, bottom: float, width: float, height: float, *, map_s
     return ax, side, max(image_w, image_h) * fig.dpi
 
 
-def _panels(names: Sequence[str], maps: Mapping[str, np.ndarray]) -> list[str]:
+def panel_names(names: Sequence[str], maps: Mapping[str, np.ndarray]) -> list[str]:
     """Panel names in display order: the float maps of ``names`` (masks excluded) and, given phase
     and an amplitude, 'complex'. A name not in ``maps`` yet counts as a float map unless it is a mask."""
     panels = [n for n in names if n not in BOOL_MAPS and not (n in maps and np.asarray(maps[n]).dtype == bool)]
     if "phase" in panels and ("amplitude" in names or "visibility" in names):
         panels.insert(panels.index("phase") + 1, "complex")
     return panels
+
+
+def _figure_px(size_in: tuple[float, float], dpi: float) -> tuple[int, int]:
+    """(width, height) in pixels of a figure of ``size_in`` rendered by Agg at ``dpi``."""
+    return int(size_in[0] * dpi), int(size_in[1] * dpi)
 
 
 # -- figures ---------------------------------------------------------------------------------------
@@ -80,55 +85,85 @@ class FigureSet:
     """The figures of one result, drawn as its maps arrive (all at once or over several ``add`` calls).
 
     ``expected`` names every map the set will get, so it knows its panels and when each is complete.
-    Each panel is drawn once, as its own figure (title, colour bar with unit, scale bar), as soon as
-    its maps are there. The overview page is those figures, rendered, tiled three to a row below one
-    run title (``figimage``, pixel for pixel; in PDF/SVG the tiles are images at ``MAP_DPI``): the
-    page shows exactly what the per-map figures show, at the cost of one more image, not of drawing
-    every panel twice (save the page at its own dpi, as ``write`` does: tiles are placed in pixels).
+    Each panel is drawn once, as its own figure (title, colour bar with unit, scale bar). Everything
+    that does not depend on the data can be laid out beforehand (``prepare(shape)``: axes, colour
+    bars, labels, scale bars, text sizes, the page's title), so that only the data are put in and
+    rendered once the maps arrive. The overview page is the per-map figures, rendered, tiled three
+    to a row below one run title (``figimage``, pixel for pixel; in PDF/SVG the tiles are images at
+    ``MAP_DPI``): the page shows exactly what the per-map figures show, at the cost of one more image,
+    not of drawing every panel twice; its PNG is composed from the tiles directly.
     ``per_map``: True for every panel's own file, False for none, or the names.
+    The panels can be shared between processes: ``draws`` names the panels drawn here (default all);
+    the others' tiles come from elsewhere (``add_tiles``). ``compose_overview=False``: another set
+    makes the page, from this set's ``tiles``.
     """
 
     def __init__(self, expected: Sequence[str], units: Mapping[str, str], *, title: str,
                  pixel_size_um: float | None, overview: bool = True, per_map: bool | Sequence[str] = True,
-                 first_maps: Mapping[str, np.ndarray] | None = None) -> None:
+                 first_maps: Mapping[str, np.ndarray] | None = None, draws: Sequence[str] | None = None,
+                 compose_overview: bool = True) -> None:
         self.units, self.title, self.pixel_size_um = dict(units), title, pixel_size_um
         self.expected = tuple(expected)
-        self.panels = _panels(self.expected, first_maps or {})
+        self.panels = panel_names(self.expected, first_maps or {})
         if not self.panels:
             raise ValueError("no maps to draw")
         self.amplitude_name = "amplitude" if "amplitude" in self.expected else "visibility"
+        self.draws = list(self.panels) if draws is None else [p for p in self.panels if p in set(draws)]
         wanted = self.panels if per_map is True else [] if per_map is False else list(per_map)
-        self.overview = overview
-        self.pending = [p for p in self.panels if p in wanted or overview] + (["overview"] if overview else [])
-        self.wanted = set(wanted) | ({"overview"} if overview else set())
+        self.overview = overview  # the page is wanted: every panel drawn here is rendered as its tile
+        page = ["overview"] if overview and compose_overview else []
+        self.pending = [p for p in self.draws if p in wanted or overview] + page
+        self.wanted = {p for p in wanted if p in self.draws} | set(page)
         self.maps: dict[str, np.ndarray] = {}
         self.figures: dict[str, object] = {}  # complete figures by name
         self.rendered: set[str] = set()  # figures whose canvas is drawn (a PNG is then its pixels)
+        self.tiles: dict[str, np.ndarray] = {}  # each panel's rendered pixels below its run title (RGBA)
+        self._laid_out: dict[str, tuple] = {}  # panel -> (figure, panel artists, block size, map shape)
+        self._page: tuple | None = None  # (page figure, its pixels with the title only)
         self._shown: dict[tuple, ShownMaps] = {}  # maps reduced per block size, shared by the figures
 
     @property
     def complete(self) -> bool:
         return not self.pending
 
+    def prepare(self, shape: tuple[int, int], *, measure: bool = True) -> None:
+        """Lay out every panel still to draw for maps of ``shape`` and the page, before the maps exist.
+
+        ``measure``: also size their text and make their ticks (a draw without rendering): ~0.07 s of
+        a first draw done before the maps arrive, for ~0.06 s more CPU time in all (worth it when a
+        core is spare, not on a loaded machine)."""
+        new = [self._lay_out(name, tuple(shape))[0] for name in self.pending
+               if name != "overview" and name not in self._laid_out]
+        if "overview" in self.pending:
+            self._page_layout()
+        for fig in new if measure else ():
+            fig.draw_without_rendering()
+
     def add(self, maps: Mapping[str, np.ndarray]) -> list[str]:
-        """Take more maps; returns the names of the wanted figures they completed, in display order."""
+        """Take more maps; returns the names of the wanted figures they completed, overview first, then
+        in display order."""
         for name, data in maps.items():
             self.maps[name] = np.asarray(data, bool if name in BOOL_MAPS else np.float32)
         done = [name for name in self.pending if name != "overview" and self._ready(name)]
         for name in done:
-            fig = _new_figure(MAP_SIZE_IN, MAP_DPI)
-            self._draw(fig, (0.0, 0.0, 1.0, MAP_CELL_TOP), name)
-            fig.suptitle(self.title, fontsize=9, y=0.985)
+            self.figures[name] = self._fill(name)
             if self.overview:  # its pixels are a tile of the page
-                fig.canvas.draw()
-                self.rendered.add(name)
-            self.figures[name] = fig
+                self._render(name)
             self.pending.remove(name)
-        if self.pending == ["overview"]:
-            self.figures = {"overview": self._page(), **{p: self.figures[p] for p in self.panels}}
-            self.pending.clear()
-            done.insert(0, "overview")
-        return [name for name in done if name in self.wanted]
+        return [name for name in self._page_if_ready() + done if name in self.wanted]
+
+    def add_tiles(self, tiles: Mapping[str, np.ndarray]) -> list[str]:
+        """Tiles of panels drawn elsewhere; returns ['overview'] when they completed the page."""
+        self.tiles.update(tiles)
+        return [name for name in self._page_if_ready() if name in self.wanted]
+
+    def take_over(self) -> None:
+        """Draw here every panel still missing that was to be drawn elsewhere (that drawer has gone);
+        the next ``add`` draws those whose maps are there."""
+        missing = [p for p in self.panels if p not in self.draws and p not in self.tiles]
+        self.draws += missing
+        self.pending[:0] = missing
+        self.wanted |= set(missing)
 
     def _ready(self, panel: str) -> bool:
         """A panel can be drawn once its own maps, the mask and (for phase) the amplitude are there,
@@ -138,41 +173,95 @@ class FigureSet:
         needs |= ({"mask"} | ({self.amplitude_name} if "phase" in panel else set())) & set(self.expected)
         return needs <= self.maps.keys()
 
-    def _page(self):
-        """The overview: every panel's rendered figure below its run title, tiled, one title on top."""
-        tiles = [self.tile(name) for name in self.panels]
-        tile_h, tile_w = tiles[0].shape[:2]
-        cols = min(3, len(tiles))
-        rows = -(-len(tiles) // cols)
-        title_px = round(PAGE_TITLE_IN * MAP_DPI)
-        page_h = rows * tile_h + title_px
-        page = _new_figure((cols * tile_w / MAP_DPI, page_h / MAP_DPI), MAP_DPI)
-        for i, tile in enumerate(tiles):
-            r, c = divmod(i, cols)
-            page.figimage(tile, xo=c * tile_w, yo=(rows - 1 - r) * tile_h, origin="upper")
-        page.suptitle(self.title, fontsize=11, y=1 - 0.5 * title_px / page_h, va="center")
-        return page
+    def _lay_out(self, name: str, shape: tuple[int, int]) -> tuple:
+        """A panel's own figure with everything but the data: the panel in its cell, the run title."""
+        fig = _new_figure(MAP_SIZE_IN, MAP_DPI)
+        ax, side, image_px = _cell(fig, 0.0, 0.0, 1.0, MAP_CELL_TOP, map_shape=shape, wide_side=name == "complex")
+        k = block_factor(shape, image_px)
+        blocks = Blocks.of(shape, k, None)
+        where = {"blocks_shape": blocks.reduced_shape, "extent": blocks.extent(), "map_shape": shape,
+                 "pixel_size_um": self.pixel_size_um}
+        if name == "complex":
+            panel = ComplexPanel(fig, ax, side, amplitude_name=LABELS[self.amplitude_name][0], **where)
+        else:
+            panel = MapPanel(fig, ax, side, name, self.units.get(name, ""), **where)
+        fig.suptitle(self.title, fontsize=9, y=0.985)
+        self._laid_out[name] = (fig, panel, k, shape)
+        return self._laid_out[name]
+
+    def _fill(self, name: str):
+        """The panel's figure (laid out now unless prepared for this shape) with its data shown."""
+        shape = self.maps[self.amplitude_name if name == "complex" else name].shape[:2]
+        laid_out = self._laid_out.get(name)
+        fig, panel, k, _ = laid_out if laid_out is not None and laid_out[3] == shape else self._lay_out(name, shape)
+        shown = self._shown_for(shape, k)
+        if name == "complex":
+            panel.show(*shown.complex(self.amplitude_name), valid=shown.blocks.valid)
+        else:
+            panel.show(shown.map(name, self.units.get(name, "")), range_from=shown.reliable if "phase" in name else None)
+        return fig
+
+    def _render(self, name: str) -> np.ndarray:
+        """Draw a panel's figure (once) and keep its tile; returns its pixels (RGBA)."""
+        fig = self.figures[name]
+        if name not in self.rendered:
+            fig.canvas.draw()
+            self.rendered.add(name)
+            pixels = np.asarray(fig.canvas.buffer_rgba())
+            self.tiles[name] = pixels[round(pixels.shape[0] * (1 - MAP_CELL_TOP)):].copy()
+        return np.asarray(fig.canvas.buffer_rgba())
 
     def tile(self, name: str) -> np.ndarray:
         """The rendered pixels (RGBA) of a panel's own figure below its run title: its overview tile."""
-        fig = self.figures[name]
-        pixels = np.asarray(fig.canvas.buffer_rgba())
-        return pixels[round(pixels.shape[0] * (1 - MAP_CELL_TOP)):].copy()
+        if name not in self.tiles:
+            self._render(name)
+        return self.tiles[name]
 
-    def _draw(self, fig, cell, name: str) -> None:
-        """One panel in ``cell``."""
-        shape = self.maps[self.amplitude_name if name == "complex" else name].shape[:2]
-        ax, side, image_px = _cell(fig, *cell, map_shape=shape, wide_side=name == "complex")
-        shown = self._shown_for(shape, block_factor(shape, image_px))
-        where = {"extent": shown.blocks.extent(), "map_shape": shape, "pixel_size_um": self.pixel_size_um}
-        if name == "complex":
-            phase, amplitude = shown.complex(self.amplitude_name)
-            draw_complex(fig, ax, side, phase, amplitude, valid=shown.blocks.valid,
-                         amplitude_name=LABELS[self.amplitude_name][0], **where)
-        else:
-            unit = self.units.get(name, "")
-            draw_map(fig, ax, side, name, shown.map(name, unit), unit,
-                     range_from=shown.reliable if "phase" in name else None, **where)
+    def _page_if_ready(self) -> list[str]:
+        if self.pending != ["overview"] or not all(p in self.tiles for p in self.panels):
+            return []
+        page, _ = self._page_layout()
+        tile_h, tile_w = self.tiles[self.panels[0]].shape[:2]
+        rows, cols = self._grid()
+        for i, name in enumerate(self.panels):
+            r, c = divmod(i, cols)
+            page.figimage(self.tiles[name], xo=c * tile_w, yo=(rows - 1 - r) * tile_h, origin="upper")
+        self.figures = {"overview": page, **{p: self.figures[p] for p in self.panels if p in self.figures}}
+        self.pending.clear()
+        return ["overview"]
+
+    def _grid(self) -> tuple[int, int]:
+        cols = min(3, len(self.panels))
+        return -(-len(self.panels) // cols), cols
+
+    def _page_layout(self) -> tuple:
+        """The overview page: one run title on top, room for the tiles below (added when drawn), and
+        its pixels with the title only (rendered once: the PNG pastes the tiles into them)."""
+        if self._page is None:
+            fig_w, fig_h = _figure_px(MAP_SIZE_IN, MAP_DPI)
+            tile_w, tile_h = fig_w, fig_h - round(fig_h * (1 - MAP_CELL_TOP))
+            rows, cols = self._grid()
+            title_px = round(PAGE_TITLE_IN * MAP_DPI)
+            page_h = rows * tile_h + title_px
+            # half a pixel more than the tiles need: Agg truncates the size, and the tiles must fit exactly
+            page = _new_figure(((cols * tile_w + 0.5) / MAP_DPI, (page_h + 0.5) / MAP_DPI), MAP_DPI)
+            page.suptitle(self.title, fontsize=11, y=1 - 0.5 * title_px / page_h, va="center")
+            page.canvas.draw()
+            self._page = (page, np.asarray(page.canvas.buffer_rgba()).copy(), title_px)
+        return self._page[:2]
+
+    def page_pixels(self) -> np.ndarray:
+        """The overview page's pixels (RGBA): its title rendered once, the tiles pasted below, as Agg
+        draws the page (opaque tiles, no resampling) without drawing it again."""
+        _, background, title_px = self._page
+        pixels = background.copy()
+        rows, cols = self._grid()
+        for i, name in enumerate(self.panels):
+            tile = self.tiles[name]
+            r, c = divmod(i, cols)
+            y, x = title_px + r * tile.shape[0], c * tile.shape[1]
+            pixels[y:y + tile.shape[0], x:x + tile.shape[1]] = tile
+        return pixels
 
     def _shown_for(self, shape, k: int) -> ShownMaps:
         key = (k, "mask" in self.maps, self.amplitude_name in self.maps)
@@ -186,23 +275,32 @@ class FigureSet:
             self._shown[key] = ShownMaps(self.maps, valid, reliable, shape, k)
         return self._shown[key]
 
-    def write(self, names: Sequence[str], out_stem: Path, formats: Sequence[str]) -> list[Path]:
-        """Write ``<out_stem>-<name>.<format>`` for the named complete figures; returns the paths."""
-        import matplotlib.image
+    def file_order(self, out_stem: Path, formats: Sequence[str]) -> list[Path]:
+        """Every file the set writes, in display order (overview first)."""
+        return [Path(f"{out_stem}-{name}.{fmt}") for name in ("overview", *self.panels) for fmt in formats]
 
+    def write(self, names: Sequence[str], out_stem: Path, formats: Sequence[str]) -> list[Path]:
+        """Write ``<out_stem>-<name>.<format>`` for the named complete figures; returns the paths.
+
+        PNGs are the rendered pixels (app.storage.png); PDF and SVG are drawn by their backends."""
         written = []
         for name in names:
             fig = self.figures[name]
             for fmt in formats:
                 path = Path(f"{out_stem}-{name}.{fmt}")
-                if fmt == "png" and name in self.rendered:  # drawn already: encode its canvas as it is
-                    matplotlib.image.imsave(path, fig.canvas.buffer_rgba(), format="png", origin="upper",
-                                            dpi=fig.dpi, pil_kwargs=dict(FAST_PNG))
+                if fmt == "png":
+                    pixels = self.page_pixels() if name == "overview" else self._render(name)
+                    write_png(path, pixels, dpi=MAP_DPI, text={"Software": _software()})
                 else:
-                    fig.savefig(path, format=fmt, dpi="figure",
-                                **({"pil_kwargs": dict(FAST_PNG)} if fmt == "png" else {}))
+                    fig.savefig(path, format=fmt, dpi="figure")
                 written.append(path)
         return written
+
+
+def _software() -> str:
+    import matplotlib
+
+    return f"qiup quick-look (matplotlib {matplotlib.__version__}, Agg)"
 
 
 def build_figures(maps: Mapping[str, np.ndarray], units: Mapping[str, str], *, title: str,
