@@ -9,8 +9,9 @@ random draw over Noll 5-16 (scaled to the stated rad RMS), a 64 x 64 ROI at the 
 simulated camera's noise, and the SLM's S-shaped response, crosstalk, flicker and response time with
 the *ideal* LUT (LUT calibration error is not mixed in). Residual: the true W + p x correction
 projected on Noll 5-16 over the true pupil (rad RMS of wavefront). Visibility: mean of 4 bursts,
-relative to the aberration-free bench (no aberration, flat SLM). USAF: finest element whose bar contrast
-in |t| = V / V_ref is >= 0.2, aberrated / corrected / aberration-free, on the first ``--usaf-trials``.
+relative to the aberration-free bench (no aberration, flat SLM). USAF: finest element resolved in
+|t| = V / V_ref (it and every coarser one with bar contrast >= 0.2; finer bars of 1-2 px alias), aberrated /
+corrected / aberration-free, on the first ``--usaf-trials``.
 """
 
 from __future__ import annotations
@@ -114,9 +115,11 @@ def register_pupil(frames_per_step: int):
 
 # ---------------------------------------------------------------------------------------------- USAF
 def finest_resolved(aberration, mask_rad) -> int:
-    """Index of the finest USAF element resolved (bar contrast in V / V_ref >= threshold), -1 if none."""
+    """Index of the finest USAF element resolved in V / V_ref (it and every coarser element with bar contrast
+    >= threshold: :func:`sim_backends.usaf.finest_resolved`), -1 if none."""
     from app.wavefront.loop import VisibilityMetric
     from sim_backends.usaf import bar_contrast
+    from sim_backends.usaf import finest_resolved as read_chart
 
     bench = _bench(aberration, sample="usaf", roi=USAF_ROI)
     x, y, w, h = USAF_ROI
@@ -130,8 +133,7 @@ def finest_resolved(aberration, mask_rad) -> int:
     finally:
         metric.close()
     contrasts = [bar_contrast(amplitude, el, offset=(y, x)) for el in bench.world.usaf_elements()]
-    resolved = [i for i, c in enumerate(contrasts) if c >= USAF_THRESHOLD]
-    return max(resolved) if resolved else -1
+    return read_chart(contrasts, USAF_THRESHOLD)
 
 
 # ---------------------------------------------------------------------------------------------- trials
