@@ -223,6 +223,8 @@ def run_modal_correction(bench, basis: ZernikeBasis, method: str = "2n+1", bias_
     show = mask_transform or (lambda mask: mask)
     if mask_transform is not None:  # the transform places the piston; the metric's own pi carrier would undo it
         metric_options.setdefault("carrier_rad", 0.0)
+        if metric is not None and metric.carrier_rad != 0.0:
+            raise ValueError("with a mask_transform the metric's carrier_rad must be 0 (the transform places the piston)")
     metric = metric or VisibilityMetric(bench, **metric_options)
     records: list[tuple[np.ndarray, float]] = []
 
