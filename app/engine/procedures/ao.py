@@ -94,8 +94,8 @@ def lut_sha256(lut: np.ndarray) -> str:
 
 def run(ctx: ProcedureContext) -> None:
     from app.engine.sequences import bench_facts
-    from app.wavefront.beam_modes import centre_piston, gaussian_beam_intensity
-    from app.wavefront.loop import gaussian_beam_amplitude, run_modal_correction
+    from app.wavefront.beam_modes import beam_search_modes, centre_piston, gaussian_beam_intensity
+    from app.wavefront.loop import run_modal_correction
     from app.wavefront.masks import compose_mask
     from app.wavefront.zernike import Pupil, ZernikeBasis
 
@@ -104,8 +104,9 @@ def run(ctx: ProcedureContext) -> None:
     facts = bench_facts(bench)
     centre, radius = resolve_pupil(p, facts)
     basis = ZernikeBasis(tuple(p.modes), Pupil(centre, radius), shape)
-    amplitude = gaussian_beam_amplitude(shape, centre, radius) if p.search == "pump-weighted" else None
-    intensity = gaussian_beam_intensity(shape, basis.pupil)  # the pupil's Gaussian beam: where the wraps must not be
+    intensity = gaussian_beam_intensity(shape, basis.pupil)  # the pupil's Gaussian beam (1/e^2 radius = pupil radius)
+    search_modes = (beam_search_modes(basis, intensity, p.extent_radii, p.slm_passes, p.bias_rad)
+                    if p.search == "pump-weighted" else None)  # decision 0050: orthonormal over it, secant curvatures
 
     def show(mask: np.ndarray) -> np.ndarray:
         return centre_piston(mask, intensity)  # decision 0050: beam-weighted circular mean at pi
@@ -138,7 +139,7 @@ def run(ctx: ProcedureContext) -> None:
         result = run_modal_correction(
             bench, basis, p.method, bias_rad=p.bias_rad, cycles=p.cycles, metric=metric, pass_count=p.slm_passes,
             wavelength_nm=p.wavelength_nm, lut_sha256=lut_sha256(bench.slm.lut), max_step_factor=p.max_step_factor,
-            beam_amplitude=amplitude, extent_radii=p.extent_radii, on_measurement=on_measurement, on_step=on_step,
+            search_modes=search_modes, extent_radii=p.extent_radii, on_measurement=on_measurement, on_step=on_step,
             mask_transform=show)
         done = True
     finally:
