@@ -121,3 +121,16 @@ def bar_contrast(image: np.ndarray, el: UsafElement, offset: tuple[int, int] = (
         bars, gaps = values[[0, 2, 4]].mean(), values[[1, 3]].mean()
         worst = min(worst, (bars - gaps) / (bars + gaps) if bars + gaps > 0 else 0.0)
     return float(worst)
+
+
+def finest_resolved(contrasts, threshold: float = 0.2) -> int:
+    """Index of the finest element resolved as a physicist reads the chart: the last element before the
+    first one whose contrast falls under ``threshold`` (it and every coarser element resolved); -1 if the
+    coarsest is not.
+
+    Beyond the resolution limit the contrasts are not monotone: bars of 1-2 camera pixels alias (spurious
+    resolution), so a single fine element can reach the threshold again after coarser ones failed; the
+    largest index over the threshold would count that aliasing as resolution.
+    """
+    below = np.flatnonzero(np.asarray(contrasts, np.float64) < threshold)
+    return int(below[0]) - 1 if below.size else len(contrasts) - 1

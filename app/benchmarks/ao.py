@@ -1,16 +1,19 @@
 """``qiup bench ao``: sensorless AO (2N+1 and N+1) on the simulated bench with its imperfect SLM.
 
-The pump beam's pupil on the SLM is first *registered through the bench* (a pi/p half-plane step
-scanned across the SLM in x and y, visibility fitted by ``pupil_fit.fit_edge_scan``) on the
-aberration-free bench (an uncorrected aberration biases the scan, see :func:`register_pupil`); every
-trial then uses that registered pupil, its Gaussian beam (orthonormalised search modes, N+1 curvatures
-from the beam model) and a mask piston that keeps the SLM's wraps off the beam's centre. Each trial is a fresh simulated bench whose idler aberration is a
-random draw over Noll 5-16 (scaled to the stated rad RMS), a 64 x 64 ROI at the field centre, the
-simulated camera's noise, and the SLM's S-shaped response, crosstalk, flicker and response time with
-the *ideal* LUT (LUT calibration error is not mixed in). Residual: the true W + p x correction
-projected on Noll 5-16 over the true pupil (rad RMS of wavefront). Visibility: mean of 4 bursts,
-relative to the aberration-free bench (no aberration, flat SLM). USAF: finest element whose bar contrast
-in |t| = V / V_ref is >= 0.2, aberrated / corrected / aberration-free, on the first ``--usaf-trials``.
+First the SLM's LUT is *calibrated through the bench* (the ``lut-calibration`` sequence's measurement and
+fit, phase drift on); every bench after loads that LUT. Then the pump beam's pupil on the SLM is
+*registered through the bench* (a pi/p half-plane step scanned across the SLM in x and y, visibility fitted
+by ``pupil_fit.fit_edge_scan``) on the aberration-free bench (an uncorrected aberration biases the scan, see
+:func:`register_pupil`; a real bench cannot remove its aberration, so this step is still easier than a
+real one). Every trial then uses that registered pupil, its Gaussian beam (orthonormalised search modes,
+N+1 curvatures from the beam model over the corrected part of the beam) and a mask piston that keeps the
+SLM's wraps off the beam's centre. Each trial is a fresh simulated bench whose idler aberration is a random
+draw over Noll 5-16 (scaled to the stated rad RMS), a 64 x 64 ROI at the field centre, the simulated
+camera's noise, and the SLM's S-shaped response, crosstalk, flicker and response time. Residual: the true
+W + p x correction projected on Noll 5-16 over the true pupil (rad RMS of wavefront). Visibility: mean of
+4 bursts, relative to the aberration-free bench (no aberration, flat SLM). USAF: finest element resolved in
+|t| = V / V_ref (it and every coarser one with bar contrast >= 0.2; finer bars of 1-2 px alias), aberrated /
+corrected / aberration-free, on the first ``--usaf-trials``.
 """
 
 from __future__ import annotations
@@ -42,12 +45,15 @@ def add_arguments(parser) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- bench
-def _bench(aberration: dict[int, float], **options):
+def _bench(aberration: dict[int, float], lut: np.ndarray | None = None, **options):
+    """A fresh simulated bench with ``aberration``; its SLM loads ``lut`` (the one calibrated through the bench),
+    or keeps its factory linear LUT when None (the LUT calibration's own bench)."""
     from sim_backends.quick import quick_bench
 
     bench = quick_bench(sample=options.pop("sample", "empty"), roi=options.pop("roi", ROI),
                         aberration_zernike_rad=aberration, **options)
-    bench.slm.lut = bench.slm.ideal_lut()
+    if lut is not None:
+        bench.slm.lut = np.asarray(lut, bench.slm.lut.dtype)
     return bench
 
 
@@ -79,6 +85,37 @@ class _Truth:
         return float(np.linalg.norm(self.basis.project(self.w + self.p * np.asarray(slm_phase_rad, np.float64))))
 
 
+# ---------------------------------------------------------------------------------------------- LUT
+LUT_DRIFT_RAD_PER_S = 0.05  # the issue's LUT criterion: phase drift switched on during the calibration
+LUT_GRAY_STEP = 4
+
+
+def calibrate_lut(frames_per_step: int) -> tuple[np.ndarray, dict]:
+    """The SLM's LUT measured through a bench with phase drift on, by the ``lut-calibration`` sequence's own
+    measurement (:func:`app.engine.procedures.lut.measure_levels`) and fit; (LUT, how well it matches the truth)."""
+    from app.engine.procedures.lut import gray_levels, measure_levels
+    from app.engine.procedures.params import LutCalibrationParams
+    from app.wavefront.lut_fit import fit_lut
+
+    bench = _bench({}, phase_drift_rad_per_s=LUT_DRIFT_RAD_PER_S)
+    levels = len(bench.slm.lut)
+    grays = gray_levels(LutCalibrationParams(gray_step=LUT_GRAY_STEP), levels)
+    metric = _metric(bench, frames_per_step)
+    try:
+        metric.prepare()
+        measured = measure_levels(bench.slm, metric.maps, grays, reference_gray=0)
+    finally:
+        metric.close()
+    fitted = fit_lut(grays.astype(np.float64), measured, max_gray=levels - 1, levels=levels,
+                     passes=bench.world.pass_count)
+    true = bench.slm.response.phase_of_gray(np.arange(levels))
+    true = true - true[0]
+    stats = dict(rms_rad=float(np.sqrt(np.mean((fitted.response_rad - true) ** 2))),
+                 gray_at_2pi=float(fitted.gray_at_2pi), true_gray_at_2pi=float(np.interp(2 * np.pi, true, np.arange(levels))),
+                 measurements=2 * grays.size + 1)
+    return fitted.lut, stats
+
+
 # ---------------------------------------------------------------------------------------------- pupil
 def _edge_scan(metric, shape, pass_count: int, pupil, under_rad) -> tuple:
     """A pi/p half-plane step (a pi step of the wavefront) scanned in x and y over ``under_rad``; the fits."""
@@ -92,13 +129,13 @@ def _edge_scan(metric, shape, pass_count: int, pupil, under_rad) -> tuple:
     return fits
 
 
-def register_pupil(frames_per_step: int):
+def register_pupil(frames_per_step: int, lut: np.ndarray):
     """The pupil measured through an aberration-free bench by the half-plane scan (with 1 rad RMS of
     aberration present the scan is biased: radius ~18 % short, or ~9 % over a first correction made with
     the configured pupil). Returns (pupil, configured pupil, truth, measurements)."""
     from app.wavefront.zernike import Pupil
 
-    bench = _bench({})
+    bench = _bench({}, lut)
     shape, p = tuple(bench.slm.shape), bench.world.pass_count
     centre, radius = bench.world.slm_pupil_configured(shape)
     configured = Pupil(tuple(centre), radius)
@@ -113,12 +150,14 @@ def register_pupil(frames_per_step: int):
 
 
 # ---------------------------------------------------------------------------------------------- USAF
-def finest_resolved(aberration, mask_rad) -> int:
-    """Index of the finest USAF element resolved (bar contrast in V / V_ref >= threshold), -1 if none."""
+def finest_resolved(aberration, mask_rad, lut: np.ndarray) -> int:
+    """Index of the finest USAF element resolved in V / V_ref (it and every coarser element with bar contrast
+    >= threshold: :func:`sim_backends.usaf.finest_resolved`), -1 if none."""
     from app.wavefront.loop import VisibilityMetric
     from sim_backends.usaf import bar_contrast
+    from sim_backends.usaf import finest_resolved as read_chart
 
-    bench = _bench(aberration, sample="usaf", roi=USAF_ROI)
+    bench = _bench(aberration, lut, sample="usaf", roi=USAF_ROI)
     x, y, w, h = USAF_ROI
     metric = VisibilityMetric(bench, roi_px=max(w, h), frames_per_step=2, carrier_rad=0.0)  # the whole camera ROI
     try:
@@ -130,22 +169,21 @@ def finest_resolved(aberration, mask_rad) -> int:
     finally:
         metric.close()
     contrasts = [bar_contrast(amplitude, el, offset=(y, x)) for el in bench.world.usaf_elements()]
-    resolved = [i for i, c in enumerate(contrasts) if c >= USAF_THRESHOLD]
-    return max(resolved) if resolved else -1
+    return read_chart(contrasts, USAF_THRESHOLD)
 
 
 # ---------------------------------------------------------------------------------------------- trials
-_WORKER: dict = {}  # per process: the basis, beam and search modes of the registered pupil
+_WORKER: dict = {}  # per process: the LUT, and the basis, beam and search modes of the registered pupil
 
 
-def _setup(pupil, args_dict: dict) -> None:
+def _setup(pupil, lut: np.ndarray, args_dict: dict) -> None:
     from app.wavefront.beam_modes import beam_search_modes, gaussian_beam_intensity
     from app.wavefront.zernike import ZernikeBasis
 
     shape = tuple(_bench({}).slm.shape)
     basis = ZernikeBasis(NOLL, pupil, shape)
     intensity = gaussian_beam_intensity(shape, pupil)
-    _WORKER.update(args=args_dict, basis=basis, intensity=intensity,
+    _WORKER.update(args=args_dict, basis=basis, intensity=intensity, lut=lut,
                    modes={m: beam_search_modes(basis, intensity, spec["extent"], 2, args_dict["bias"])
                           for m, spec in METHODS.items()})
 
@@ -164,8 +202,8 @@ def _trial(job: tuple) -> dict:
 
     method, aberration, with_usaf = job
     args, basis, intensity = _WORKER["args"], _WORKER["basis"], _WORKER["intensity"]
-    spec, fps = METHODS[method], args["frames_per_step"]
-    bench = _bench(aberration)
+    spec, fps, lut = METHODS[method], args["frames_per_step"], _WORKER["lut"]
+    bench = _bench(aberration, lut)
     truth = _Truth(bench)
     shape = tuple(bench.slm.shape)
     flat = np.zeros(shape, np.float32)
@@ -184,7 +222,7 @@ def _trial(job: tuple) -> dict:
                v_after=_mean_visibility(bench, corrected, fps), res_after=truth.residual(run.correction.phase_rad()),
                measurements=run.n_measurements - 2)  # the optimiser's; its before/after are not search steps
     if with_usaf:
-        out["usaf"] = (finest_resolved(aberration, flat), finest_resolved(aberration, corrected))
+        out["usaf"] = (finest_resolved(aberration, flat, lut), finest_resolved(aberration, corrected, lut))
     return out
 
 
@@ -209,26 +247,32 @@ def main(args) -> int:
     started = time.perf_counter()
     workers = args.workers or min(4, os.cpu_count() or 1)
     settings = dict(bias=float(args.bias), frames_per_step=int(args.frames_per_step))
-    pupil, configured, truth, reg_measurements = register_pupil(args.frames_per_step)
-    free_bench = _bench({})
+    lut, lut_stats = calibrate_lut(args.frames_per_step)
+    pupil, configured, truth, reg_measurements = register_pupil(args.frames_per_step, lut)
+    free_bench = _bench({}, lut)
     v_free = _mean_visibility(free_bench, np.zeros(free_bench.slm.shape, np.float32), args.frames_per_step)
     rng = np.random.default_rng(args.seed)
     jobs = [(method, _random_aberration(rng, spec["rms"]), method == "2n+1" and k < args.usaf_trials)
             for method, spec in METHODS.items() for k in range(args.trials)]
-    with ProcessPoolExecutor(workers, initializer=_setup, initargs=(pupil, settings)) as pool:
+    with ProcessPoolExecutor(workers, initializer=_setup, initargs=(pupil, lut, settings)) as pool:
         rows = list(pool.map(_trial, jobs))
-    usaf_free = finest_resolved({}, np.zeros(free_bench.slm.shape, np.float32)) if args.usaf_trials else None
-    ok = _report(args, rows, v_free, pupil, configured, truth, reg_measurements, usaf_free)
+    usaf_free = finest_resolved({}, np.zeros(free_bench.slm.shape, np.float32), lut) if args.usaf_trials else None
+    ok = _report(args, rows, v_free, lut_stats, pupil, configured, truth, reg_measurements, usaf_free)
     print(f"({time.perf_counter() - started:.0f} s, {workers} processes)")
     return 0 if ok else 1
 
 
-def _report(args, rows, v_free, pupil, configured, truth, reg_measurements, usaf_free) -> bool:
+def _report(args, rows, v_free, lut_stats, pupil, configured, truth, reg_measurements, usaf_free) -> bool:
     r_t = truth.radius_px
     print(f"sensorless AO, simulated bench: Noll 5-16, ROI 64 x 64, imperfect SLM (S-shaped response, crosstalk "
-          f"0.7 px, flicker, 20 ms response) with the ideal LUT; bias {args.bias} rad (SLM), "
+          f"0.7 px, flicker, 20 ms response) with the LUT calibrated through the bench; bias {args.bias} rad (SLM), "
           f"{args.frames_per_step} frames x 4 steps per measurement, {args.trials} trials per method")
-    print(f"pupil registered through the aberration-free bench ({reg_measurements} measurements): centre "
+    print(f"LUT calibrated through the bench (lut-calibration measurement, drift {LUT_DRIFT_RAD_PER_S} rad/s, every "
+          f"{LUT_GRAY_STEP}th gray, {lut_stats['measurements']} measurements): response {lut_stats['rms_rad']:.4f} rad "
+          f"RMS from the true one over all gray levels, 2 pi at gray {lut_stats['gray_at_2pi']:.2f} (true "
+          f"{lut_stats['true_gray_at_2pi']:.2f})")
+    print(f"pupil registered through the aberration-free bench ({reg_measurements} measurements; NOT with an "
+          f"aberration present: the half-plane scan is biased by one, decision 0050): centre "
           f"({pupil.centre_yx_px[0]:.1f}, {pupil.centre_yx_px[1]:.1f}) px, radius {pupil.radius_px:.1f} px; true "
           f"({truth.centre_yx_px[0]:.1f}, {truth.centre_yx_px[1]:.1f}), {r_t:.1f}; configured "
           f"({configured.centre_yx_px[0]:.1f}, {configured.centre_yx_px[1]:.1f}), {configured.radius_px:.1f}. Error: "

@@ -10,7 +10,13 @@ tenths of a radian in modes that grow as rho^n past the pupil is not small, and 
 quadratic model with the small-phase curvature p^2 var/2 overestimate the drop at the bias, so every
 estimate is pulled by a fixed amount. The model here is the *secant* curvature at the bias used:
 k = -ln |<exp(i p b M)>_I| / b^2, computed from the mode M and the measured beam; with it the estimate
-is exact for a mode at its optimum, whatever the shape of the mode's metric.
+is exact for a mode at its optimum, whatever the shape of the mode's metric. The mean runs over the beam
+only out to ``extent_radii``, where the correction reaches: beyond it the aberration (continued past the
+pupil, growing as rho^n) is left uncorrected, its phase is scrambled over radians, and that part of the
+beam adds no coherent term whose share would dilute the curvature. Over the whole beam a mode that stops at
+the pupil has its variance, and its curvature, 1 - e^-2 = 86.5 % of this; measured through the simulated
+bench at the optimum of a 0.7 rad RMS aberration the curvature was 1.157 x the whole-beam value, and N+1 with
+the whole-beam model stopped at a fixed point 0.24 rad RMS from it (noise-free metric), 0.03 with this one.
 
 The SLM wraps the phase at 2 pi, and its pixel crosstalk smears each wrap over ~2 pixels: a wrap line across
 the bright centre of the beam costs visibility (~3 % on the simulated panel for a 1 rad RMS correction).
@@ -63,7 +69,7 @@ def secant_curvatures(mode_phases_rad, intensity: np.ndarray, pass_count: int, b
 def beam_search_modes(basis: ZernikeBasis, intensity: np.ndarray, extent_radii: float, pass_count: int,
                       bias_rad: float) -> BeamModes:
     """The modes of ``basis`` orthonormalised over ``intensity`` inside the pupil, continued to ``extent_radii``,
-    with their secant curvatures at ``bias_rad`` over the whole beam."""
+    with their secant curvatures at ``bias_rad`` over the beam out to ``extent_radii`` (the corrected part)."""
     if basis.orthonormalised:
         raise ValueError("the search modes are built from a unit-RMS basis (orthonormalised modes do not continue)")
     if np.shape(intensity) != tuple(basis.shape):
@@ -72,7 +78,10 @@ def beam_search_modes(basis: ZernikeBasis, intensity: np.ndarray, extent_radii: 
                           orthonormalise=True)
     to_basis = np.stack([basis.project(search.wavefront_rad(e)) for e in np.eye(basis.n_modes)], axis=1)
     phases = (basis.continued_wavefront_rad(column, extent_radii) for column in to_basis.T)
-    return BeamModes(to_basis, secant_curvatures(phases, intensity, pass_count, bias_rad), float(extent_radii))
+    rho, _ = basis.pupil.polar(basis.shape)
+    reached = basis.mask | (rho <= extent_radii)  # every pixel a (continued) mode is defined on
+    return BeamModes(to_basis, secant_curvatures(phases, np.where(reached, intensity, 0.0), pass_count, bias_rad),
+                     float(extent_radii))
 
 
 def centre_piston(mask_rad: np.ndarray, intensity: np.ndarray, *, stride: int = 2) -> np.ndarray:

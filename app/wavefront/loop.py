@@ -223,6 +223,8 @@ def run_modal_correction(bench, basis: ZernikeBasis, method: str = "2n+1", bias_
     show = mask_transform or (lambda mask: mask)
     if mask_transform is not None:  # the transform places the piston; the metric's own pi carrier would undo it
         metric_options.setdefault("carrier_rad", 0.0)
+        if metric is not None and metric.carrier_rad != 0.0:
+            raise ValueError("with a mask_transform the metric's carrier_rad must be 0 (the transform places the piston)")
     metric = metric or VisibilityMetric(bench, **metric_options)
     records: list[tuple[np.ndarray, float]] = []
 
@@ -244,7 +246,8 @@ def run_modal_correction(bench, basis: ZernikeBasis, method: str = "2n+1", bias_
         metadata = {"method": method, "bias_rad": float(bias_rad), "cycles": int(cycles), "pass_count": int(pass_count),
                     "basis": "zernike-noll", "coefficient_unit": "rad RMS of SLM phase over the pupil",
                     "optimiser_measurements": result.measurements,
-                    "search_basis": "as saved" if beam_amplitude is None else "orthonormal over the pump intensity"}
+                    "search_basis": ("as saved" if beam_amplitude is None and search_modes is None
+                                     else "orthonormal over the pump intensity")}
         correction = _correction(basis, found, shape, wavelength_nm, lut_sha256, metadata, extent_radii)
         after = metric(show(compose_mask(shape, correction=correction, user_masks_rad=user_masks_rad)))
         records.append((np.asarray(result.correction_rad_rms, np.float64).copy(), after))  # search basis

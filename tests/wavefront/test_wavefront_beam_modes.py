@@ -61,6 +61,24 @@ def test_search_modes_are_orthonormal_over_the_beam_inside_the_pupil_and_map_to_
     assert np.all(modes.curvature > 0)
 
 
+def test_the_curvature_counts_only_the_beam_the_correction_reaches():
+    # a mode stopping at the pupil edge (extent 1) with zero beam-weighted mean inside: over the whole Gaussian
+    # beam its variance is (1 - f) times that over the beam inside the pupil, f = e^-2 the power beyond the
+    # 1/e^2 radius; the tails carry the uncorrected, scrambled aberration and add no coherent term
+    shape, pupil = (160, 160), Pupil((79.5, 79.5), 30.0)
+    basis = ZernikeBasis(range(5, 9), pupil, shape)
+    intensity = gaussian_beam_intensity(shape, pupil)
+    b = 1e-3  # the small-phase limit: p^2 var / 2
+    at_pupil = beam_search_modes(basis, intensity, 1.0, pass_count=2, bias_rad=b)
+    phases = [basis.continued_wavefront_rad(column, 1.0) for column in at_pupil.to_basis.T]
+    whole_beam = secant_curvatures(phases, intensity, 2, b)
+    assert np.allclose(at_pupil.curvature / whole_beam, 1.0 / (1.0 - np.exp(-2.0)), rtol=0.01)
+    # modes continued to 3 radii reach (all but 1e-8 of) the beam: the whole-beam value
+    far = beam_search_modes(basis, intensity, 3.0, pass_count=2, bias_rad=b)
+    far_phases = [basis.continued_wavefront_rad(column, 3.0) for column in far.to_basis.T]
+    assert np.allclose(far.curvature, secant_curvatures(far_phases, intensity, 2, b), rtol=1e-6)
+
+
 @pytest.fixture(scope="module")
 def small_ao_run():
     roi = (1008, 1008, 32, 32)

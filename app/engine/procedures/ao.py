@@ -94,8 +94,9 @@ def lut_sha256(lut: np.ndarray) -> str:
 
 def run(ctx: ProcedureContext) -> None:
     from app.engine.sequences import bench_facts
-    from app.wavefront.loop import gaussian_beam_amplitude, run_modal_correction
-    from app.wavefront.masks import centred_for_slm, compose_mask
+    from app.wavefront.beam_modes import beam_search_modes, centre_piston, gaussian_beam_intensity
+    from app.wavefront.loop import run_modal_correction
+    from app.wavefront.masks import compose_mask
     from app.wavefront.zernike import Pupil, ZernikeBasis
 
     p, bench = ctx.params, ctx.bench
@@ -103,14 +104,19 @@ def run(ctx: ProcedureContext) -> None:
     facts = bench_facts(bench)
     centre, radius = resolve_pupil(p, facts)
     basis = ZernikeBasis(tuple(p.modes), Pupil(centre, radius), shape)
-    amplitude = gaussian_beam_amplitude(shape, centre, radius) if p.search == "pump-weighted" else None
+    intensity = gaussian_beam_intensity(shape, basis.pupil)  # the pupil's Gaussian beam (1/e^2 radius = pupil radius)
+    search_modes = (beam_search_modes(basis, intensity, p.extent_radii, p.slm_passes, p.bias_rad)
+                    if p.search == "pump-weighted" else None)  # decision 0050: orthonormal over it, secant curvatures
+
+    def show(mask: np.ndarray) -> np.ndarray:
+        return centre_piston(mask, intensity)  # decision 0050: beam-weighted circular mean at pi
     ctx.record("noll_indices", np.asarray(p.modes, np.uint16))
     ctx.record("pupil_centre_yx_px", np.asarray(centre))
     ctx.record("pupil_radius_px", radius)
     shown_before = bench.slm.current_phase_rad()
     ctx.set_up(sample_in=p.sample_in)
     metric = burst_metric(ctx, roi_px=p.roi_px, steps=p.steps, frames_per_step=p.frames_per_step,
-                          dark_frames=p.dark_frames, metric=p.metric)
+                          dark_frames=p.dark_frames, metric=p.metric, carrier_rad=0.0)  # the piston is show()'s
     total, row = measurement_count(p), [0]
 
     def on_measurement(coefficients: np.ndarray, value: float) -> None:
@@ -133,7 +139,8 @@ def run(ctx: ProcedureContext) -> None:
         result = run_modal_correction(
             bench, basis, p.method, bias_rad=p.bias_rad, cycles=p.cycles, metric=metric, pass_count=p.slm_passes,
             wavelength_nm=p.wavelength_nm, lut_sha256=lut_sha256(bench.slm.lut), max_step_factor=p.max_step_factor,
-            beam_amplitude=amplitude, extent_radii=p.extent_radii, on_measurement=on_measurement, on_step=on_step)
+            search_modes=search_modes, extent_radii=p.extent_radii, on_measurement=on_measurement, on_step=on_step,
+            mask_transform=show)
         done = True
     finally:
         if not (done and p.apply):  # an aborted or failed search leaves the SLM as it found it
@@ -150,7 +157,7 @@ def run(ctx: ProcedureContext) -> None:
         correction.save(target)
         ctx.notes["mask_file"] = target
     if p.apply:
-        bench.slm.show(centred_for_slm(compose_mask(shape, correction=correction)), wait=False, label="ao correction")
+        bench.slm.show(show(compose_mask(shape, correction=correction)), wait=False, label="ao correction")
     ctx.log(f"adaptive optics ({p.method}, {len(p.modes)} modes, {p.cycles} cycles): {p.metric} "
             f"{result.visibility_before:.4g} -> {result.visibility_after:.4g} in {result.n_measurements} bursts"
             + (f"; correction saved to {target}" if target is not None else ""))

@@ -107,15 +107,17 @@ def mean_phasor(maps: FringeMaps) -> complex:
 
 
 def burst_metric(ctx: ProcedureContext, *, roi_px: int, steps: int, frames_per_step: int, dark_frames: int,
-                 metric: str = "visibility"):
-    """The AO metric / phase meter of a procedure: a piezo burst through ``ctx.frames`` and ``ctx.pump``."""
+                 metric: str = "visibility", carrier_rad: float = np.pi):
+    """The AO metric / phase meter of a procedure: a piezo burst through ``ctx.frames`` and ``ctx.pump``
+    (``carrier_rad``: the uniform phase added to every mask, 0 when the caller places the piston itself)."""
     from app.wavefront.loop import VisibilityMetric
 
     cal = ctx.calibration
     return VisibilityMetric(ctx.bench, piezo_start=cal.piezo_start, piezo_travel_per_2pi=cal.piezo_travel_per_2pi,
                             n_steps=steps, frames_per_step=frames_per_step, dark_frames=dark_frames,
                             power_w=ctx.plan.laser_power_w, roi_px=roi_px, frame_timeout_s=ctx.plan.frame_timeout_s,
-                            checkpoint=ctx.control.checkpoint, frames=ctx.frames, pump=ctx.pump, metric=metric)
+                            checkpoint=ctx.control.checkpoint, frames=ctx.frames, pump=ctx.pump, metric=metric,
+                            carrier_rad=carrier_rad)
 
 
 def procedure_plan(sequence: str, p, facts, results: list, *, sample_in: bool | None):

@@ -60,14 +60,55 @@ def lut_target(p, facts, sink_path) -> Path | None:
     return None if sink_path is None else Path(sink_path).with_suffix(".lut")
 
 
+def measure_levels(slm, maps, grays, reference_gray: int, *, on_burst=None, on_reference=None,
+                   on_level=None) -> np.ndarray:
+    """Wrapped interference phase of each gray level in ``grays`` against its two bracketing reference bursts.
+
+    The levels are shown raw (an identity LUT for the duration; the SLM's own LUT is back on every exit);
+    ``maps(label=...)`` is one burst's fringe maps (:meth:`app.wavefront.loop.VisibilityMetric.maps`). The
+    phase of each level is taken against the mean of the reference bursts before and after it, so a linear
+    drift cancels. Callbacks: ``on_burst()`` after every burst, ``on_reference(k, phase_rad)`` for reference
+    burst k (0 = the first), ``on_level(i, gray, phase_rad)`` for level i. Used by the ``lut-calibration``
+    sequence and by ``qiup bench ao`` (one measurement rule).
+    """
+    shape, own_lut, own_name = tuple(slm.shape), slm.lut, slm.lut_name
+    levels = len(own_lut)
+
+    def measure(gray: int) -> complex:
+        slm.show(np.full(shape, 2.0 * np.pi * (gray + 0.5) / levels, np.float32), wait=True, label=f"gray {gray}")
+        phasor = mean_phasor(maps(label="lut-calibration"))
+        if on_burst is not None:
+            on_burst()
+        return phasor / abs(phasor) if abs(phasor) > 0 else 0j
+
+    phases = np.empty(len(grays))
+    try:
+        slm.lut = np.arange(levels, dtype=own_lut.dtype)  # gray g shown for phase 2 pi (g + 0.5) / levels
+        reference = measure(reference_gray)
+        if on_reference is not None:
+            on_reference(0, float(np.angle(reference)))
+        for i, gray in enumerate(grays):
+            level = measure(int(gray))
+            after = measure(reference_gray)
+            between = reference + after  # the reference phase halfway in time (linear drift cancels)
+            phases[i] = float(np.angle(level * np.conj(between)))
+            if on_level is not None:
+                on_level(i, int(gray), phases[i])
+            if on_reference is not None:
+                on_reference(i + 1, float(np.angle(after)))
+            reference = after
+    finally:
+        slm.lut, slm.lut_name = own_lut, own_name
+    return phases
+
+
 def run(ctx: ProcedureContext) -> None:
     from app.engine.sequences import bench_facts
     from app.wavefront.lut_fit import fit_lut, write_lut_file
 
     p, bench = ctx.params, ctx.bench
     slm = bench.slm
-    shape = tuple(slm.shape)
-    own_lut, own_name = slm.lut, slm.lut_name
+    own_lut = slm.lut
     levels = len(own_lut)
     grays = gray_levels(p, levels)
     total = 2 * grays.size + 1
@@ -76,32 +117,25 @@ def run(ctx: ProcedureContext) -> None:
                           dark_frames=p.dark_frames)
     count = [0]
 
-    def measure(gray: int) -> complex:
-        slm.show(np.full(shape, 2.0 * np.pi * (gray + 0.5) / levels, np.float32), wait=True, label=f"gray {gray}")
-        phasor = mean_phasor(metric.maps(label="lut-calibration"))
+    def on_burst() -> None:
         count[0] += 1
         ctx.progress(count[0], total, "lut-calibration")
-        return phasor / abs(phasor) if abs(phasor) > 0 else 0j
 
-    fitted = None
-    try:
-        slm.lut = np.arange(levels, dtype=own_lut.dtype)  # gray g shown for phase 2 pi (g + 0.5) / levels
-        reference = measure(p.reference_gray)
-        ctx.record("reference_phase_rad", float(np.angle(reference)), 0)
-        for i, gray in enumerate(grays):
-            level = measure(int(gray))
-            after = measure(p.reference_gray)
-            between = reference + after  # the reference phase halfway in time (linear drift cancels)
-            ctx.record("gray_level", float(gray), i)
-            ctx.record("interference_phase_rad", float(np.angle(level * np.conj(between))), i)
-            ctx.record("reference_phase_rad", float(np.angle(after)), i + 1)
+    def on_level(i: int, gray: int, phase_rad: float) -> None:
+        ctx.record("gray_level", float(gray), i)
+        ctx.record("interference_phase_rad", phase_rad, i)
+
+    def on_reference(k: int, phase_rad: float) -> None:
+        ctx.record("reference_phase_rad", phase_rad, k)
+        if k > 0:
             ctx.record("measurements_done", count[0])
-            reference = after
-        measured = np.asarray(ctx.results.memory["interference_phase_rad"], np.float64)
+
+    try:
+        measured = measure_levels(slm, metric.maps, grays, p.reference_gray, on_burst=on_burst,
+                                  on_reference=on_reference, on_level=on_level)
         fitted = fit_lut(grays.astype(np.float64), measured, max_gray=levels - 1, levels=levels, passes=p.slm_passes)
     finally:
         metric.close()
-        slm.lut, slm.lut_name = own_lut, own_name
     ctx.record("response_rad", fitted.response_rad)
     ctx.record("lut", fitted.lut)
     ctx.record("gray_at_2pi", fitted.gray_at_2pi)
