@@ -48,12 +48,13 @@ def add_arguments(parser) -> None:
 def _bench(aberration: dict[int, float], lut: np.ndarray | None = None, **options):
     """A fresh simulated bench with ``aberration``; its SLM loads ``lut`` (the one calibrated through the bench),
     or keeps its factory linear LUT when None (the LUT calibration's own bench)."""
+    from drivers.slm_lut import integral_lut
     from sim_backends.quick import quick_bench
 
     bench = quick_bench(sample=options.pop("sample", "empty"), roi=options.pop("roi", ROI),
                         aberration_zernike_rad=aberration, **options)
     if lut is not None:
-        bench.slm.lut = np.asarray(lut, bench.slm.lut.dtype)
+        bench.slm.lut = integral_lut(lut, bench.slm.gray_max)
     return bench
 
 

@@ -4,7 +4,8 @@ The LUT-calibration sequence shows uniform gray levels g (interleaved with a ref
 drift) and measures the interference phase shift each one causes, at the idler wavelength the camera
 never sees. Here: unwrap along g, detect the sign (the SLM may shift the phase either way), fit a smooth
 monotone response phi(g), find the gray level where it reaches 2 pi, and invert it into the LUT that the
-SLM drivers load: entry k is the gray level that delivers phase 2 pi k / levels.
+SLM drivers load: entry k is the gray level that delivers phase 2 pi k / levels, kept fractional (to 1e-3
+gray) so that the drivers' dithering (decision 0052) delivers phases between whole gray levels.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class LutFit:
     response_rad: np.ndarray  # fitted phase at each gray level, relative to gray 0, sign-corrected
     sign: int  # +1: the measured phase grows with gray; -1: it falls (corrected in response_rad)
     gray_at_2pi: float  # where the response reaches 2 pi (interpolated)
-    lut: np.ndarray  # uint16 gray level for phase 2 pi k / len(lut)
+    lut: np.ndarray  # float64 gray level (fractional, 1e-3 steps) for phase 2 pi k / len(lut)
     residual_rms_rad: float  # of the measurement about the fit
 
     def lut_sha256(self) -> str:
@@ -61,7 +62,7 @@ def fit_lut(gray: np.ndarray, phase_rad: np.ndarray, *, max_gray: int = 255, lev
                           f"(is the idler wavelength right, or the sign measurement lost?)")
     gray_at_2pi = float(np.interp(TWO_PI, response, grid))
     targets = TWO_PI * np.arange(levels) / levels
-    lut = np.rint(np.interp(targets, response, grid)).astype(np.uint16)
+    lut = np.round(np.interp(targets, response, grid), 3)
     fitted = np.interp(unique, grid, response)
     residual = float(np.sqrt(np.mean((unwrapped - fitted) ** 2)))
     return LutFit(grid.astype(np.int64), response, sign, gray_at_2pi, lut, residual)
@@ -87,6 +88,6 @@ def write_lut_file(path: str | Path, fit: LutFit, *, wavelength_nm: float, sourc
     if source:
         header.append(f"# measured by {source}")
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(header + [str(int(g)) for g in fit.lut]) + "\n", encoding="utf-8")
+    tmp.write_text("\n".join(header + [f"{float(g):.3f}" for g in fit.lut]) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path

@@ -9,7 +9,6 @@ panel load (``slm_correction=...``).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from app.engine.params import ParameterError
 from app.engine.plan import ResultSpec
 from app.engine.procedures.context import ProcedureContext, burst_metric, procedure_plan
+from drivers.slm_lut import lut_sha256
 
 CORRECTION_JSON_BYTES = 65536
 
@@ -85,11 +85,6 @@ def plan(p, facts):
         ResultSpec("visibility_after", roi, "1", description="ROI visibility map with the correction"),
     ]
     return procedure_plan("adaptive-optics", p, facts, results, sample_in=p.sample_in)
-
-
-def lut_sha256(lut: np.ndarray) -> str:
-    """The hash :class:`app.wavefront.lut_fit.LutFit` gives the same LUT (little-endian uint16 entries)."""
-    return hashlib.sha256(np.asarray(lut).astype("<u2").tobytes()).hexdigest()
 
 
 def run(ctx: ProcedureContext) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from app.engine.params import ParameterError
 from app.engine.plan import ResultSpec
 from app.engine.procedures.context import ProcedureContext, burst_metric, mean_phasor, procedure_plan
+from drivers.slm_lut import integral_lut
 
 
 def gray_levels(p, levels: int) -> np.ndarray:
@@ -43,7 +44,7 @@ def plan(p, facts):
         ResultSpec("reference_phase_rad", (n + 1,), "rad", "float64", "interference phase of each reference burst "
                    "(its change is the drift the bracketing cancels)"),
         ResultSpec("response_rad", (levels,), "rad", "float64", "fitted SLM phase of every gray level (sign-corrected)"),
-        ResultSpec("lut", (levels,), "1", "uint16", "gray level for phase 2 pi k / levels"),
+        ResultSpec("lut", (levels,), "1", "float64", "gray level (fractional) for phase 2 pi k / levels"),
         ResultSpec("gray_at_2pi", (), "1", "float64"),
         ResultSpec("phase_sign", (), "1", "float64", "+1: the phase grows with gray level; -1: it falls"),
         ResultSpec("fit_residual_rad", (), "rad", "float64"),
@@ -75,7 +76,8 @@ def measure_levels(slm, maps, grays, reference_gray: int, *, on_burst=None, on_r
     levels = len(own_lut)
 
     def measure(gray: int) -> complex:
-        slm.show(np.full(shape, 2.0 * np.pi * (gray + 0.5) / levels, np.float32), wait=True, label=f"gray {gray}")
+        slm.show(np.full(shape, 2.0 * np.pi * (gray + 0.5) / levels, np.float32), wait=True, label=f"gray {gray}",
+                 dither="off")  # exactly gray g on every pixel (dithered, g + 0.5 would mix g and g + 1)
         phasor = mean_phasor(maps(label="lut-calibration"))
         if on_burst is not None:
             on_burst()
@@ -150,7 +152,7 @@ def run(ctx: ProcedureContext) -> None:
         ctx.notes["lut_file"] = target
         message += f"; written to {target}"
     if p.apply:
-        slm.lut = fitted.lut.astype(own_lut.dtype)
+        slm.lut = integral_lut(fitted.lut, levels - 1)
         slm.lut_name = target.name if target is not None else "calibrated"
         message += "; loaded into the SLM"
     ctx.log(message)
