@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -181,4 +182,7 @@ def test_reprocessing_and_its_figure_process_run_one_blas_thread_unless_the_user
         environ = Path(f"/proc/{figures._proc.pid}/environ")
         if not environ.exists():
             pytest.skip("no /proc here")
+        deadline = time.monotonic() + 10.0  # the child's environment shows once its exec has completed
+        while not environ.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert b"OPENBLAS_NUM_THREADS=1" in environ.read_bytes().split(b"\0")
