@@ -188,10 +188,10 @@ def test_slm_panel_loads_a_lut_file_and_shows_its_hash(make_window, qtbot, tmp_p
     wait_until(qtbot, lambda: "Z4" in panel.active.text(), what="a mask on the SLM")
     panel.load_lut(path)
     wait_until(qtbot, lambda: f"panel.lut  sha256:{fit.lut_sha256()[:12]}" in panel.lut.text(), what="the LUT line")
-    assert np.array_equal(slm.lut, fit.lut.astype(np.uint8)) and slm.cached_state.lut_sha256 == fit.lut_sha256()
+    assert np.array_equal(slm.lut, fit.lut) and slm.cached_state.lut_sha256 == fit.lut_sha256()
     centre, radius = window.model.bench.world.slm_pupil_configured(tuple(slm.shape))
     typed = Correction((4,), (1.0,), Pupil(tuple(centre), radius), tuple(slm.shape), 0.0)
-    shown = phase_to_gray(compose_mask(tuple(slm.shape), correction=typed), fit.lut.astype(np.uint8), dither="bayer4")
+    shown = phase_to_gray(compose_mask(tuple(slm.shape), correction=typed), fit.lut, dither="bayer4")
     assert np.array_equal(slm.gray_levels, shown)  # the mask is shown again through the new LUT, dithered as before
     (tmp_path / "bad.lut").write_text("0\n300\n", encoding="utf-8")
     panel.load_lut(tmp_path / "bad.lut")
