@@ -5,9 +5,11 @@ fit, phase drift on); every bench after loads that LUT. Then the pump beam's pup
 *registered through the bench* (a pi/p half-plane step scanned across the SLM in x and y, visibility fitted
 by ``pupil_fit.fit_edge_scan``) on the aberration-free bench (an uncorrected aberration biases the scan, see
 :func:`register_pupil`; a real bench cannot remove its aberration, so this step is still easier than a
-real one). Every trial then uses that registered pupil, its Gaussian beam (orthonormalised search modes,
-N+1 curvatures from the beam model over the corrected part of the beam) and a mask piston that keeps the
-SLM's wraps off the beam's centre. Each trial is a fresh simulated bench whose idler aberration is a random
+real one). N+1's curvature per search mode is then *measured through the bench* (aberration-free, calibrated
+LUT, +-bias per mode: :func:`app.wavefront.modal.measured_curvatures`): it comes out ~18 % under the beam
+model (LUT slope where the masks sit, crosstalk, the metric's noise), which had held N+1 at ~0.28 rad.
+Every trial then uses that registered pupil, its Gaussian beam (orthonormalised search modes) and a mask
+piston that keeps the SLM's wraps off the beam's centre. Each trial is a fresh simulated bench whose idler aberration is a random
 draw over Noll 5-16 (scaled to the stated rad RMS), a 64 x 64 ROI at the field centre, the simulated
 camera's noise, and the SLM's S-shaped response, crosstalk, flicker and response time. Residual: the true
 W + p x correction projected on Noll 5-16 over the true pupil (rad RMS of wavefront). Visibility: mean of
@@ -36,7 +38,7 @@ USAF_THRESHOLD = 0.2  # bar contrast in |t| that counts as resolved
 
 def add_arguments(parser) -> None:
     parser.add_argument("--trials", type=int, default=50, help="random aberrations per method (default 50)")
-    parser.add_argument("--bias", type=float, default=0.35, help="bias per mode, rad RMS of SLM phase (default 0.35)")
+    parser.add_argument("--bias", type=float, default=0.28, help="bias per mode, rad RMS of SLM phase (default 0.28)")
     parser.add_argument("--frames-per-step", type=int, default=2, help="frames per phase step (default 2)")
     parser.add_argument("--seed", type=int, default=12, help="random seed of the aberrations (default 12)")
     parser.add_argument("--usaf-trials", type=int, default=3, help="2N+1 trials also imaged on the USAF target "
@@ -177,16 +179,52 @@ def finest_resolved(aberration, mask_rad, lut: np.ndarray) -> int:
 _WORKER: dict = {}  # per process: the LUT, and the basis, beam and search modes of the registered pupil
 
 
-def _setup(pupil, lut: np.ndarray, args_dict: dict) -> None:
+def _search_setup(pupil, bias_rad: float):
+    """(basis, beam intensity, search modes per method) of the registered pupil."""
     from app.wavefront.beam_modes import beam_search_modes, gaussian_beam_intensity
     from app.wavefront.zernike import ZernikeBasis
 
     shape = tuple(_bench({}).slm.shape)
     basis = ZernikeBasis(NOLL, pupil, shape)
     intensity = gaussian_beam_intensity(shape, pupil)
-    _WORKER.update(args=args_dict, basis=basis, intensity=intensity, lut=lut,
-                   modes={m: beam_search_modes(basis, intensity, spec["extent"], 2, args_dict["bias"])
-                          for m, spec in METHODS.items()})
+    return basis, intensity, {m: beam_search_modes(basis, intensity, spec["extent"], 2, bias_rad)
+                              for m, spec in METHODS.items()}
+
+
+def _setup(pupil, lut: np.ndarray, args_dict: dict) -> None:
+    from dataclasses import replace
+
+    basis, intensity, modes = _search_setup(pupil, args_dict["bias"])
+    if args_dict.get("n1_curvature") is not None:  # measured through the bench (see measure_n1_curvature)
+        modes["n+1"] = replace(modes["n+1"], curvature=np.asarray(args_dict["n1_curvature"]))
+    _WORKER.update(args=args_dict, basis=basis, intensity=intensity, lut=lut, modes=modes)
+
+
+CURVATURE_REPEATS = 2
+
+
+def measure_n1_curvature(pupil, lut, bias_rad: float, frames_per_step: int) -> tuple[np.ndarray, np.ndarray]:
+    """N+1's curvature per search mode measured through the aberration-free bench with the calibrated LUT
+    (:func:`app.wavefront.modal.measured_curvatures`, masks shown as in the trials); (measured, model)."""
+    from app.wavefront.beam_modes import centre_piston
+    from app.wavefront.masks import compose_mask
+    from app.wavefront.modal import measured_curvatures
+
+    basis, intensity, modes = _search_setup(pupil, bias_rad)
+    search, extent = modes["n+1"], METHODS["n+1"]["extent"]
+    bench = _bench({}, lut)
+    shape = tuple(bench.slm.shape)
+    metric = _metric(bench, frames_per_step)
+
+    def measure(coefficients):
+        phase = basis.continued_wavefront_rad(search.to_basis @ coefficients, extent)
+        return metric(centre_piston(compose_mask(shape, user_masks_rad=[phase]), intensity))
+
+    try:
+        measured = measured_curvatures(measure, basis.n_modes, bias_rad, repeats=CURVATURE_REPEATS)
+    finally:
+        metric.close()
+    return measured, np.asarray(search.curvature)
 
 
 def _mean_visibility(bench, mask, frames_per_step: int) -> float:
@@ -236,7 +274,7 @@ def _worst_tenth(values: np.ndarray, high_is_bad: bool) -> float:
 
 
 def main(args) -> int:
-    for name, default in (("trials", 50), ("bias", 0.35), ("frames_per_step", 2), ("seed", 12), ("usaf_trials", 3),
+    for name, default in (("trials", 50), ("bias", 0.28), ("frames_per_step", 2), ("seed", 12), ("usaf_trials", 3),
                           ("workers", 0)):
         if not hasattr(args, name):
             setattr(args, name, default)
@@ -250,6 +288,11 @@ def main(args) -> int:
     settings = dict(bias=float(args.bias), frames_per_step=int(args.frames_per_step))
     lut, lut_stats = calibrate_lut(args.frames_per_step)
     pupil, configured, truth, reg_measurements = register_pupil(args.frames_per_step, lut)
+    n1_curvature, n1_model = measure_n1_curvature(pupil, lut, settings["bias"], settings["frames_per_step"])
+    settings["n1_curvature"] = n1_curvature.tolist()
+    print(f"N+1 curvature measured through the aberration-free bench ({CURVATURE_REPEATS * 3 * len(NOLL)} "
+          f"measurements): measured / beam model per mode "
+          + " ".join(f"{m:.3f}" for m in n1_curvature / n1_model), flush=True)
     free_bench = _bench({}, lut)
     v_free = _mean_visibility(free_bench, np.zeros(free_bench.slm.shape, np.float32), args.frames_per_step)
     rng = np.random.default_rng(args.seed)

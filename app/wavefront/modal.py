@@ -93,6 +93,32 @@ def step_n_plus_1(measure: Callable[[np.ndarray], float], current: np.ndarray, b
     return step
 
 
+def measured_curvatures(measure: Callable[[np.ndarray], float], n_modes: int, bias_rad: float, *,
+                        repeats: int = 1) -> np.ndarray:
+    """N+1's model measured on the system: per mode the secant curvature of -ln(metric) at +-bias around
+    the optimum, k_i = (L0 - (L+ + L-) / 2) / b^2 (L = ln metric), ``repeats`` times averaged.
+
+    Call it where the metric is at its optimum in every mode (e.g. the bench without aberration): what
+    the SLM really delivers for a bias (its LUT slope where the masks sit, crosstalk, the beam) is then in
+    the model, rather than the ideal panel's prediction. Zero or negative curvatures (noise) raise."""
+    if bias_rad <= 0 or repeats < 1 or n_modes < 1:
+        raise ValueError("need bias_rad > 0, repeats >= 1 and at least one mode")
+    zero = np.zeros(n_modes)
+    sums = np.zeros(n_modes)
+    for _ in range(repeats):
+        for k in range(n_modes):
+            offset = np.zeros(n_modes)
+            offset[k] = bias_rad
+            l_zero = _log_metric(measure(zero))
+            sides = _log_metric(measure(offset)) + _log_metric(measure(-offset))
+            sums[k] += (l_zero - sides / 2.0) / bias_rad**2
+    curvatures = sums / repeats
+    if np.any(curvatures <= 0):
+        raise ValueError(f"no metric maximum seen in modes {np.flatnonzero(curvatures <= 0).tolist()}: is the "
+                         f"metric at its optimum, and the bias large enough against the noise?")
+    return curvatures
+
+
 def _record(step: ModalStep, measure, coefficients: np.ndarray) -> float:
     value = float(measure(coefficients.copy()))
     step.measurements += 1

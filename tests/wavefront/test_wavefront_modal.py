@@ -65,3 +65,22 @@ def test_no_single_correction_step_exceeds_twice_the_bias():
     step = step_2n_plus_1(wild, np.zeros(3), 0.5, max_step_factor=2.0)
     assert step.delta_rad_rms[0] == pytest.approx(1.0) and step.clipped_modes == [0]
     assert np.all(np.abs(step.delta_rad_rms) <= 1.0 + 1e-12)
+
+
+def test_measured_curvatures_recover_each_modes_secant_curvature_of_a_known_metric():
+    """metric = V0 exp(-sum k_i a_i^2 - q_i a_i^4): the secant at +-b is k_i + q_i b^2, by hand."""
+    from app.wavefront.modal import measured_curvatures
+
+    k = np.array([1.8, 2.0, 2.3])
+    q = np.array([0.0, 0.5, 1.0])
+    calls = []
+
+    def metric(a):
+        calls.append(a.copy())
+        return 0.6 * float(np.exp(-np.sum(k * a**2 + q * a**4)))
+
+    found = measured_curvatures(metric, 3, 0.4, repeats=2)
+    assert np.allclose(found, k + q * 0.4**2, rtol=1e-12)
+    assert len(calls) == 2 * 3 * 3  # L0, L+ and L- per mode and repeat
+    with pytest.raises(ValueError, match="no metric maximum seen in modes"):
+        measured_curvatures(lambda a: 0.5, 3, 0.4)
