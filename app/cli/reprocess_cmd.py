@@ -39,29 +39,38 @@ def handle(args) -> int:
     from app.cli.figure_process import FigureError, FigureWorker, NoFigures
 
     # The figure process starts first and loads matplotlib while frames are summed, lays the figures
-    # out while the maps are computed, and draws each figure as soon as its maps exist (all but the
-    # unwrapped phase before unwrapping), and the overview from those figures once the unwrapped
-    # phase is there.
-    _check_out(args)  # before anything is read or started: never onto an input, a folder or a run file
+    # out while the frames are read (TIFF input: the frame shape is in the first page's header) and
+    # the maps are computed, and draws each figure as soon as its maps exist (all but the unwrapped
+    # phase before unwrapping), and the overview from those figures once the unwrapped phase is there.
+    _check_options(args)  # before anything is read or started
+    out = _out_path(args)
+    _check_out_path(out, _inputs_of(args))  # never onto an input, a folder or a run file
     with (NoFigures if args.figures.strip().lower() == "none" else FigureWorker)() as figures:
-        import numpy as np
-
-        from app.pipeline.reconstruct import reconstruct, with_unwrapped
         from app.storage.figures import parse_formats
-        from app.storage.results_file import RESULT_UNITS, write_results
+        from app.storage.layout import RESULT_UNITS
 
         try:
             formats = parse_formats(args.figures)
         except ValueError as exc:
             raise CliError(f"--figures: {exc}") from None
+        figure_args = {"out_stem": out.with_suffix(""), "formats": formats, "expect": (*FIGURE_MAPS, "mask")}
+        laid_out = _tiff_frame_shape(args) if formats else None
+        if laid_out is not None:  # TIFF input: title and scale are known from the options and the file
+            figure_args |= {"title": _figure_title(args.frames, args.steps), "pixel_size_um": args.pixel_size_um}
+            figures.prepare(laid_out, RESULT_UNITS, **figure_args)
+        import numpy as np
+
+        from app.pipeline.reconstruct import reconstruct, with_unwrapped
+        from app.storage.results_file import write_results
+
         inputs = _load_inputs(args)
         steps, has_reference, has_dark = (inputs["sample"].sums.shape[0], inputs["reference"] is not None,
                                           inputs["dark"] is not None)
-        out = args.out or Path(f"{inputs['source'].with_suffix('')}-reprocessed.h5")
-        _check_out_path(out, _inputs_of(args))
-        figure_args = {"title": _figure_title(inputs), "pixel_size_um": inputs.get("pixel_size_um"),
-                       "out_stem": out.with_suffix(""), "formats": formats, "expect": (*FIGURE_MAPS, "mask")}
-        figures.prepare(inputs["sample"].sums.shape[1:], RESULT_UNITS, **figure_args)  # laid out while we compute
+        shape = inputs["sample"].sums.shape[1:]
+        if laid_out is None or tuple(laid_out) != tuple(shape):
+            figure_args |= {"title": _figure_title(inputs["source"], steps),
+                            "pixel_size_um": inputs.get("pixel_size_um")}
+            figures.prepare(shape, RESULT_UNITS, **figure_args)  # laid out while we compute
         try:  # the sums are handed over (popped), so reconstruct can free them once used
             recon = reconstruct(
                 inputs.pop("sample"), reference=inputs.pop("reference"), dark=inputs.pop("dark"),
@@ -109,29 +118,41 @@ def one_blas_thread() -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-def _figure_title(inputs: dict) -> str:
-    """'sample - sequence - run time' as far as the input tells them."""
+def _figure_title(source: Path, steps: int) -> str:
+    """'sample - sequence - run time' as far as the input tells them: the file's name, the phase
+    stepping and the file's modification time."""
     import datetime
 
     from app.storage.figures import figure_title
 
-    source = Path(inputs["source"])
-    when = inputs.get("run_time")
-    if when is None and source.exists():
+    source = Path(source)
+    when = None
+    if source.exists():
         when = datetime.datetime.fromtimestamp(source.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-    steps = inputs["sample"].sums.shape[0]
-    return figure_title(sample=inputs.get("sample_name") or source.stem,
-                        sequence=inputs.get("sequence") or f"phase-stepping, {steps} steps", run_time=when)
+    return figure_title(sample=source.stem, sequence=f"phase-stepping, {steps} steps", run_time=when)
+
+
+def _tiff_frame_shape(args) -> tuple[int, int] | None:
+    """(h, w) of the --frames stack from its first page's header, or None (a run file, or a stack
+    that cannot be read: reading it properly then says why)."""
+    if args.frames is None or args.run is not None or args.steps is None:
+        return None
+    from app.storage.tiff_stacks import StackError, frame_shape
+
+    try:
+        return frame_shape(args.frames)
+    except StackError:
+        return None
+
+
+def _out_path(args) -> Path:
+    """--out, else <input>-reprocessed.h5 beside the input."""
+    source = args.run if args.run is not None else args.frames
+    return args.out or Path(f"{Path(source).with_suffix('')}-reprocessed.h5")
 
 
 def _inputs_of(args) -> list[Path]:
     return [p for p in (args.run, args.frames, args.reference, args.dark) if p is not None]
-
-
-def _check_out(args) -> Path | None:
-    if args.out is not None:
-        _check_out_path(args.out, _inputs_of(args))
-    return args.out
 
 
 def _check_out_path(out: Path, inputs: list[Path]) -> None:
@@ -157,27 +178,35 @@ def _check_out_path(out: Path, inputs: list[Path]) -> None:
         raise CliError(f"--out {out}: exists and is not a qiup reprocess results file; not overwritten")
 
 
-def _load_inputs(args) -> dict:
+def _check_options(args) -> None:
+    """Every option that can be judged without reading a file: one line naming it, before anything runs."""
     from app.cli import CliError
 
     if args.run is not None and args.frames is not None:
         raise CliError("give either a run file or --frames, not both")
     if args.run is None and args.frames is None:
         raise CliError("nothing to reprocess: give a run file or --frames S.tif")
+    if args.run is None and args.steps is None:
+        raise CliError("--steps N is required with --frames")
     if args.steps is not None and args.steps < 3:
         raise CliError(f"--steps must be at least 3, got {args.steps}")
     if args.frames_per_step is not None and args.frames_per_step < 1:
         raise CliError(f"--frames-per-step must be at least 1, got {args.frames_per_step}")
     if args.pixel_size_um is not None and not (math.isfinite(args.pixel_size_um) and args.pixel_size_um > 0):
         raise CliError(f"--pixel-size-um must be a positive number of um, got {args.pixel_size_um}")
+    if args.gain_e_per_adu is not None and not args.gain_e_per_adu > 0:
+        raise CliError(f"--gain-e-per-adu must be positive, got {args.gain_e_per_adu}")
+
+
+def _load_inputs(args) -> dict:
+    from app.cli import CliError
+
     inputs = _from_run_file(args) if args.run is not None else _from_tiffs(args)
     n = inputs["sample"].sums.shape[0]
     inputs["step_phases"] = _step_phases(args.step_phases, n)
     if inputs["step_phases"] is None:
         inputs["step_phases"] = inputs.get("stored_step_phases")  # what the run itself recorded
     if args.gain_e_per_adu is not None:
-        if args.gain_e_per_adu <= 0:
-            raise CliError(f"--gain-e-per-adu must be positive, got {args.gain_e_per_adu}")
         inputs["gain"] = args.gain_e_per_adu
     if args.read_noise_e is not None:
         inputs["read_noise"] = args.read_noise_e
@@ -220,8 +249,6 @@ def _from_tiffs(args) -> dict:
     from app.cli import CliError
     from app.storage.tiff_stacks import StackError, accumulate_dark, accumulate_stack
 
-    if args.steps is None:
-        raise CliError("--steps N is required with --frames")
     from concurrent.futures import ThreadPoolExecutor
 
     try:  # two stacks at a time: each is decoded and summed in threads that release the GIL

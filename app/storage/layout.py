@@ -27,6 +27,11 @@ PROVENANCE_UNITS = {"timestamp_s": "s (camera clock)", "delay_um": "um (delay st
                     "piezo_position": "phase piezo unit (readback)", "laser_power_w": "W (measured)",
                     "exposure_s": "s"}
 LOG_DTYPE = np.dtype([("time_s", "f8"), ("level", "S8"), ("message", "S240")])
+# the unit of each result map (results files and run files alike)
+RESULT_UNITS = {
+    "visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad", "sigma_phase": "rad",
+    "sigma_visibility": "1", "sigma_amplitude": "1", "mean": "ADU", "dark": "ADU", "reference_visibility": "1",
+}
 FRAME_MAX_ADU = 65535  # frames are at most 16-bit: a step's sum never exceeds count x this
 
 RECORD_NAMES = ("commit/record_0", "commit/record_1")

@@ -21,13 +21,7 @@ import numpy as np
 
 from app.pipeline.reconstruct import Reconstruction
 from app.storage.creation import software_version
-from app.storage.layout import PIXEL_SIZE_ATTR, PIXEL_SIZE_ROOT_ATTR, pixel_size_attr
-
-RESULT_UNITS = {
-    "visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad", "sigma_phase": "rad",
-    "sigma_visibility": "1", "sigma_amplitude": "1", "mean": "ADU", "dark": "ADU", "reference_visibility": "1",
-}
-
+from app.storage.layout import PIXEL_SIZE_ATTR, PIXEL_SIZE_ROOT_ATTR, RESULT_UNITS, pixel_size_attr  # noqa: F401
 
 def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
     """The maps to store, by dataset name (float32 maps, bool masks)."""

@@ -142,3 +142,12 @@ def _accumulate(path: Path, frames, n_steps: int, frames_per_step: int, jit: boo
 def accumulate_dark(path: Path) -> RunSums:
     """All frames of a dark stack as one step (its mean is the dark frame)."""
     return accumulate_stack(Path(path), 1, None)
+
+
+def frame_shape(path: Path) -> tuple[int, int]:
+    """(h, w) of the stack's frames from its first page's header (no pixel is read)."""
+    with _open(Path(path)) as tif:
+        try:
+            return tuple(int(n) for n in tif.pages[0].shape[-2:])
+        except Exception as exc:
+            raise StackError(f"{path}: not a readable TIFF ({exc})") from None
