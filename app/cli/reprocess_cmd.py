@@ -199,8 +199,6 @@ def _check_options(args) -> None:
 
 
 def _load_inputs(args) -> dict:
-    from app.cli import CliError
-
     inputs = _from_run_file(args) if args.run is not None else _from_tiffs(args)
     n = inputs["sample"].sums.shape[0]
     inputs["step_phases"] = _step_phases(args.step_phases, n)
