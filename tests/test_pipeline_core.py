@@ -295,3 +295,25 @@ def test_reconstruct_can_leave_unwrapping_for_later_with_the_same_result():
     later = reconstruct(run, unwrap=False)
     assert later.phase_unwrapped_rad is None
     np.testing.assert_array_equal(with_unwrapped(later).phase_unwrapped_rad, now.phase_unwrapped_rad)
+
+
+def test_object_phase_is_the_difference_wrapped_into_minus_pi_to_pi():
+    """Hand-worked: 3.0 - (-3.0) = 6.0 rad wraps to 6 - 2 pi; -2.5 - 2.5 = -5 rad to 2 pi - 5; small
+    differences stay; and any difference of two wrapped phases equals arg exp(i d)."""
+    sample_phase = np.array([[3.0, -2.5, 0.4]])
+    reference_phase = np.array([[-3.0, 2.5, 0.1]])
+    ones = np.ones_like(sample_phase)
+    obj = normalise_by_reference(demodulate_maps(sample_phase, ones), demodulate_maps(reference_phase, ones))
+    np.testing.assert_allclose(obj.phase_rad, [[6.0 - 2 * np.pi, 2 * np.pi - 5.0, 0.3]], atol=1e-15)
+    rng = np.random.default_rng(3)
+    a, b = rng.uniform(-np.pi, np.pi, (2, 100_000))
+    obj = normalise_by_reference(demodulate_maps(a, np.ones_like(a)), demodulate_maps(b, np.ones_like(b)))
+    np.testing.assert_allclose(obj.phase_rad, np.angle(np.exp(1j * (a - b))), atol=1e-12)
+    assert np.all(np.abs(obj.phase_rad) <= np.pi)
+
+
+def demodulate_maps(phase_rad, visibility):
+    from app.pipeline.demodulate import FringeMaps
+
+    return FringeMaps(visibility=np.asarray(visibility, float), phase_rad=np.asarray(phase_rad, float),
+                      mean=np.full(np.shape(phase_rad), 100.0))

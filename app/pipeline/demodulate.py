@@ -48,12 +48,11 @@ def fringe_coefficients(step_means: np.ndarray, step_phases_rad: np.ndarray | No
     if theta.shape[0] != n or theta.ndim not in (1, 3) or (theta.ndim == 3 and theta.shape != step_means.shape):
         raise ValueError(f"step phases of shape {theta.shape} do not match {n} steps of {step_means.shape[1:]}")
     if theta.ndim == 1 and is_equally_spaced(theta):
-        b = np.tensordot(np.cos(theta), step_means, axes=1)
-        c = np.tensordot(np.sin(theta), step_means, axes=1)
-        for coefficient in (b, c):  # 2.0 * sum / n, in place (same operations, no (h, w) temporaries)
-            np.multiply(2.0, coefficient, out=coefficient)
-            coefficient /= n
-        return step_means.mean(axis=0), b, c
+        # a = mean, b = 2/N sum cos, c = 2/N sum sin: one (3 x N) product, one pass over the steps
+        weights = np.stack([np.full(n, 1.0 / n), 2.0 * np.cos(theta) / n, 2.0 * np.sin(theta) / n])
+        coef = weights @ step_means.reshape(n, -1)
+        shape = step_means.shape[1:]  # a copied out: the mean outlives b and c, which need not be kept
+        return coef[0].reshape(shape).copy(), coef[1].reshape(shape), coef[2].reshape(shape)
     if theta.ndim == 1:  # one set of (unequal) steps: the same 3 x N pseudo-inverse for every pixel
         design = np.stack([np.ones(n), np.cos(theta), np.sin(theta)], axis=1)
         if np.linalg.matrix_rank(design) < 3:
@@ -113,12 +112,22 @@ def normalise_by_reference(sample: FringeMaps, reference: FringeMaps, *, min_ref
     mask &= np.isfinite(sample.visibility) & np.isfinite(sample.phase_rad) & np.isfinite(reference.phase_rad)
     if exclude is not None:
         mask &= ~exclude
+    amplitude = np.zeros(mask.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        amplitude = np.where(mask, sample.visibility / reference.visibility, 0.0)
-    phase = np.angle(np.exp(1j * (sample.phase_rad - reference.phase_rad)))
+        np.divide(sample.visibility, reference.visibility, out=amplitude, where=mask)
+    phase = wrap_phase(np.subtract(sample.phase_rad, reference.phase_rad))
+    phase[~mask] = 0.0
     return ObjectMaps(
         visibility=sample.visibility,
         amplitude=amplitude,
-        phase_rad=np.where(mask, phase, 0.0),
+        phase_rad=phase,
         mask=mask,
     )
+
+
+def wrap_phase(phase_rad: np.ndarray) -> np.ndarray:
+    """Phase differences of two wrapped phases, (-2 pi, 2 pi), wrapped to [-pi, pi] in place (as
+    arg exp(i phase), without the complex numbers)."""
+    phase_rad[phase_rad > np.pi] -= 2 * np.pi
+    phase_rad[phase_rad < -np.pi] += 2 * np.pi
+    return phase_rad
