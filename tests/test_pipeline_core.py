@@ -317,3 +317,36 @@ def demodulate_maps(phase_rad, visibility):
 
     return FringeMaps(visibility=np.asarray(visibility, float), phase_rad=np.asarray(phase_rad, float),
                       mean=np.full(np.shape(phase_rad), 100.0))
+
+
+@pytest.mark.parametrize("phases", ["equal", "unequal", "per-pixel"])
+def test_demodulation_from_integer_sums_recovers_the_fringe_across_bands_dark_and_unequal_counts(phases, monkeypatch):
+    """Step sums made from a known fringe over a dark map, with a different frame count per step, and
+    pixel bands that do not divide the frame: V, phase and mean come back (to the sums' rounding)."""
+    import importlib
+
+    dm = importlib.import_module("app.pipeline.demodulate")  # the module (the package exports its function)
+    monkeypatch.setattr(dm, "BAND_PIXELS", 1000)  # 37 x 61 = 2257 pixels: two full bands and a partial one
+    rng = np.random.default_rng(11)
+    shape, n = (37, 61), 5
+    mean = rng.uniform(2000, 4000, shape)
+    visibility = rng.uniform(0.2, 0.9, shape)
+    phase = rng.uniform(-np.pi, np.pi, shape)
+    dark = rng.uniform(90, 110, shape)
+    theta = {"equal": equal_step_phases_rad(n), "unequal": np.array([0.0, 1.1, 2.3, 3.9, 5.0]),
+             "per-pixel": equal_step_phases_rad(n)[:, None, None] + rng.normal(0, 0.05, (n, *shape))}[phases]
+    counts = np.array([8, 7, 9, 8, 6])
+    th = theta if theta.ndim == 3 else theta[:, None, None]
+    means = dark + mean * (1 + visibility * np.cos(th + phase))
+    sums = np.rint(means * counts[:, None, None]).astype(np.uint32)
+    maps = dm.demodulate_sums(sums, counts, dark, theta)
+    np.testing.assert_allclose(maps.mean, mean, rtol=1e-4)
+    np.testing.assert_allclose(maps.visibility, visibility, atol=1e-3)
+    np.testing.assert_allclose(np.angle(np.exp(1j * (maps.phase_rad - phase))), 0.0, atol=1e-3)
+
+
+def test_demodulation_from_sums_refuses_a_step_without_frames():
+    from app.pipeline.demodulate import demodulate_sums
+
+    with pytest.raises(ValueError, match=r"steps \[2\] have no frames"):
+        demodulate_sums(np.ones((4, 3, 3), np.uint32), np.array([2, 2, 0, 2]))

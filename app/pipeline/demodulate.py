@@ -36,30 +36,83 @@ def is_equally_spaced(step_phases_rad: np.ndarray, *, tol_rad: float = 1e-9) -> 
     return abs(e1) < tol_rad * theta.size and abs(e2) < tol_rad * theta.size
 
 
+def _checked_phases(n: int, step_phases_rad, frame_shape: tuple[int, ...]) -> np.ndarray:
+    """The step phases (default 2 pi k / N) after checking them against N steps of ``frame_shape``."""
+    if n < 3:
+        raise ValueError(f"phase stepping needs at least 3 steps, got {n}")
+    theta = equal_step_phases_rad(n) if step_phases_rad is None else np.asarray(step_phases_rad, float)
+    if theta.shape[0] != n or theta.ndim not in (1, 3) or (theta.ndim == 3 and theta.shape[1:] != tuple(frame_shape)):
+        raise ValueError(f"step phases of shape {theta.shape} do not match {n} steps of {tuple(frame_shape)}")
+    return theta
+
+
+def linear_weights(theta: np.ndarray) -> np.ndarray | None:
+    """(3, N) matrix W with (a, b, c) = W @ (step means) when one set of step phases serves every
+    pixel: the closed form for equal steps (1/N, 2 cos / N, 2 sin / N), else the least-squares
+    pseudo-inverse; None for per-pixel step phases."""
+    n = theta.shape[0]
+    if theta.ndim != 1:
+        return None
+    if is_equally_spaced(theta):
+        return np.stack([np.full(n, 1.0 / n), 2.0 * np.cos(theta) / n, 2.0 * np.sin(theta) / n])
+    design = np.stack([np.ones(n), np.cos(theta), np.sin(theta)], axis=1)
+    if np.linalg.matrix_rank(design) < 3:
+        raise ValueError(f"step phases {np.round(theta, 4).tolist()} do not determine a fringe (need 3 distinct)")
+    return np.linalg.pinv(design)
+
+
 def fringe_coefficients(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None):
     """(a, b, c) of a + b cos(theta) + c sin(theta) per pixel: closed form or least squares."""
     step_means = np.asarray(step_means, dtype=np.float64)
     if step_means.ndim != 3:
         raise ValueError(f"step means must be (N, h, w), got shape {step_means.shape}")
-    n = step_means.shape[0]
-    if n < 3:
-        raise ValueError(f"phase stepping needs at least 3 steps, got {n}")
-    theta = equal_step_phases_rad(n) if step_phases_rad is None else np.asarray(step_phases_rad, float)
-    if theta.shape[0] != n or theta.ndim not in (1, 3) or (theta.ndim == 3 and theta.shape != step_means.shape):
-        raise ValueError(f"step phases of shape {theta.shape} do not match {n} steps of {step_means.shape[1:]}")
-    if theta.ndim == 1 and is_equally_spaced(theta):
-        # a = mean, b = 2/N sum cos, c = 2/N sum sin: one (3 x N) product, one pass over the steps
-        weights = np.stack([np.full(n, 1.0 / n), 2.0 * np.cos(theta) / n, 2.0 * np.sin(theta) / n])
-        coef = weights @ step_means.reshape(n, -1)
-        shape = step_means.shape[1:]  # a copied out: the mean outlives b and c, which need not be kept
-        return coef[0].reshape(shape).copy(), coef[1].reshape(shape), coef[2].reshape(shape)
-    if theta.ndim == 1:  # one set of (unequal) steps: the same 3 x N pseudo-inverse for every pixel
-        design = np.stack([np.ones(n), np.cos(theta), np.sin(theta)], axis=1)
-        if np.linalg.matrix_rank(design) < 3:
-            raise ValueError(f"step phases {np.round(theta, 4).tolist()} do not determine a fringe (need 3 distinct)")
-        coef = np.tensordot(np.linalg.pinv(design), step_means, axes=1)
-        return coef[0], coef[1], coef[2]
-    return _per_pixel_least_squares(step_means, theta)
+    n, shape = step_means.shape[0], step_means.shape[1:]
+    theta = _checked_phases(n, step_phases_rad, shape)
+    weights = linear_weights(theta)
+    if weights is None:
+        return _per_pixel_least_squares(step_means, theta)
+    coef = weights @ step_means.reshape(n, -1)  # one pass over the steps for all three
+    return coef[0].reshape(shape).copy(), coef[1].reshape(shape), coef[2].reshape(shape)  # a outlives b, c
+
+
+BAND_PIXELS = 1 << 16  # pixels per band in demodulate_sums: N x 64 k float64 (4 MiB at N = 8) stays in cache
+
+
+def demodulate_sums(sums: np.ndarray, counts: np.ndarray, dark_adu: np.ndarray | float = 0.0,
+                    step_phases_rad: np.ndarray | None = None) -> FringeMaps:
+    """``demodulate`` of the step means (sums / counts - dark) straight from the integer step sums.
+
+    The coefficients are linear in the means: (a, b, c) = (W / counts) @ sums - (W @ 1) dark. They
+    are computed band by band of pixels, so no (N, h, w) float64 array is made: that would be
+    64 MiB of fresh memory per megapixel-run of 8 steps, written and read again. Per-pixel step
+    phases take the general way (``demodulate`` of the full step means)."""
+    sums = np.asarray(sums)
+    counts = np.asarray(counts, np.float64)
+    if sums.ndim != 3:
+        raise ValueError(f"step sums must be (N, h, w), got shape {sums.shape}")
+    if np.any(counts <= 0):
+        raise ValueError(f"steps {np.flatnonzero(counts <= 0).tolist()} have no frames")
+    n, shape = sums.shape[0], sums.shape[1:]
+    theta = _checked_phases(n, step_phases_rad, shape)
+    weights = linear_weights(theta)
+    if weights is None:
+        means = np.divide(sums, counts[:, None, None])
+        means -= dark_adu
+        return demodulate(means, theta)
+    per_count = weights / counts[None, :]
+    dark_weight = weights.sum(axis=1)  # what subtracting the dark from every step does to (a, b, c)
+    flat = sums.reshape(n, -1)
+    dark = np.broadcast_to(np.asarray(dark_adu, np.float64), shape).reshape(-1)
+    coef = np.empty((3, flat.shape[1]))
+    band = np.empty((n, min(BAND_PIXELS, flat.shape[1])))
+    for start in range(0, flat.shape[1], BAND_PIXELS):
+        stop = min(start + BAND_PIXELS, flat.shape[1])
+        values = band[:, :stop - start]
+        np.copyto(values, flat[:, start:stop])
+        out = coef[:, start:stop]
+        np.matmul(per_count, values, out=out)
+        out -= np.multiply.outer(dark_weight, dark[start:stop])
+    return _fringe_maps(coef[0].reshape(shape).copy(), coef[1].reshape(shape), coef[2].reshape(shape))
 
 
 def _per_pixel_least_squares(step_means: np.ndarray, theta: np.ndarray):
@@ -76,12 +129,16 @@ def _per_pixel_least_squares(step_means: np.ndarray, theta: np.ndarray):
 
 def demodulate(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None) -> FringeMaps:
     """Visibility, phase and mean from the dark-subtracted mean frame of each step."""
-    a, b, c = fringe_coefficients(step_means, step_phases_rad)
+    return _fringe_maps(*fringe_coefficients(step_means, step_phases_rad))
+
+
+def _fringe_maps(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> FringeMaps:
+    """V = hypot(b, c) / a (0 where a <= 0), phase = atan2(-c, b), mean a; ``c`` is overwritten."""
     visibility = np.hypot(b, c)
     with np.errstate(divide="ignore", invalid="ignore"):
         visibility /= a  # in place: hypot(b, c) / a where a > 0, else 0 (as np.where would give)
     visibility[~(a > 0)] = 0.0
-    np.negative(c, out=c)  # c is this function's own array: arctan2(-c, b) without a temporary
+    np.negative(c, out=c)  # arctan2(-c, b) without a temporary
     return FringeMaps(visibility=visibility, phase_rad=np.arctan2(c, b), mean=a)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.pipeline.accumulate import mean_frame
-from app.pipeline.demodulate import FringeMaps, demodulate, normalise_by_reference
+from app.pipeline.demodulate import FringeMaps, demodulate_sums, normalise_by_reference
 from app.pipeline.masks import hot_pixel_mask, unwrap_in_mask
 from app.pipeline.uncertainty import object_sigmas, sigma_maps
 
@@ -85,14 +85,12 @@ def reconstruct(sample: RunSums, *, reference: RunSums | None = None, dark: RunS
     exclude = hot | saturated
 
     sample_frames, reference_frames = int(np.sum(sample.counts)), None
-    means = sample.step_means(dark_adu)
+    fringes = demodulate_sums(sample.sums, sample.counts, dark_adu, step_phases_rad)
     sample = None  # noqa: F841 - see the docstring: the sums may be freed from here on
-    fringes = demodulate(means, step_phases_rad)
-    if reference is not None:  # its step means reuse the sample's array (no fresh pages to clear)
+    if reference is not None:
         reference_frames = int(np.sum(reference.counts))
-        ref = demodulate(reference.step_means(dark_adu, out=means), step_phases_rad)
+        ref = demodulate_sums(reference.sums, reference.counts, dark_adu, step_phases_rad)
         reference = None  # noqa: F841
-    del means
     sig = sigma_maps(fringes.mean, fringes.visibility, sample_frames,
                      gain_e_per_adu=gain_e_per_adu, read_noise_e=read_noise_e)
     if reference_frames is None:
