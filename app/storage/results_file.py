@@ -23,8 +23,8 @@ from app.pipeline.reconstruct import Reconstruction
 from app.storage.creation import software_version
 from app.storage.layout import PIXEL_SIZE_ATTR, PIXEL_SIZE_ROOT_ATTR, RESULT_UNITS, pixel_size_attr  # noqa: F401
 
-def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
-    """The maps to store, by dataset name (float32 maps, bool masks)."""
+def result_maps(recon: Reconstruction) -> dict[str, np.ndarray]:
+    """The maps to store, by dataset name, as computed (float maps stored as float32, bool masks)."""
     maps = {
         "visibility": recon.visibility, "amplitude": recon.amplitude, "phase": recon.phase_rad,
         "phase_unwrapped": recon.phase_unwrapped_rad, "sigma_phase": recon.sigma_phase_rad,
@@ -33,10 +33,18 @@ def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
     }
     if recon.reference_visibility is not None:
         maps["reference_visibility"] = recon.reference_visibility
-    out = {name: np.asarray(data, np.float32) for name, data in maps.items()}
-    out.update(mask=recon.mask.astype(bool), hot_pixels=recon.hot_pixels.astype(bool),
-               saturated=recon.saturated.astype(bool))
-    return out
+    maps.update(mask=recon.mask, hot_pixels=recon.hot_pixels, saturated=recon.saturated)
+    return maps
+
+
+def stored_dtype(name: str) -> type:
+    """float32 for a float map, bool for a mask."""
+    return bool if name in ("mask", "hot_pixels", "saturated") else np.float32
+
+
+def result_arrays(recon: Reconstruction) -> dict[str, np.ndarray]:
+    """The maps as stored (float32 maps, bool masks), by dataset name."""
+    return {name: np.asarray(data, stored_dtype(name)) for name, data in result_maps(recon).items()}
 
 
 def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any],
@@ -57,8 +65,8 @@ def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any],
             for key, value in attrs.items():
                 h5.attrs[key] = value
             h5.attrs[PIXEL_SIZE_ROOT_ATTR] = pixel_um
-            for name, data in result_arrays(recon).items():
-                dset = h5.create_dataset(f"results/{name}", data=data)
+            for name, data in result_maps(recon).items():  # HDF5 converts to float32 as it writes:
+                dset = h5.create_dataset(f"results/{name}", data=data, dtype=stored_dtype(name))  # no copies
                 dset.attrs["unit"] = RESULT_UNITS.get(name, "bool")
                 dset.attrs[PIXEL_SIZE_ATTR] = pixel_um
         os.replace(tmp, path)
