@@ -146,4 +146,6 @@ def mean_frame(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     total = int(np.sum(counts))
     if total == 0:
         raise ValueError("no frames to average")
-    return np.sum(sums, axis=0, dtype=np.float64) / total
+    mean = np.sum(sums, axis=0, dtype=np.float64)
+    mean /= total
+    return mean

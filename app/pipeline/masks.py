@@ -9,7 +9,9 @@ def hot_pixel_mask(dark_mean_adu: np.ndarray, *, n_sigma: float = 8.0, min_exces
     """Pixels whose dark mean exceeds the median by more than n_sigma robust sigmas (MAD) and min_excess_adu."""
     dark = np.asarray(dark_mean_adu, dtype=np.float64)
     median = float(np.median(dark))
-    robust_sigma = 1.4826 * float(np.median(np.abs(dark - median)))
+    deviation = np.subtract(dark, median)
+    np.abs(deviation, out=deviation)
+    robust_sigma = 1.4826 * float(np.median(deviation, overwrite_input=True))  # our own array: no copy
     return dark > median + max(n_sigma * robust_sigma, min_excess_adu)
 
 
