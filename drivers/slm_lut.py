@@ -90,6 +90,16 @@ def phase_levels(phase_rad: np.ndarray, levels: int) -> np.ndarray:
     return index
 
 
+def level_phases_f32(levels: np.ndarray, count: int) -> np.ndarray:
+    """The phase of each level, ``level * 2 pi / count``, in float32, one float32 step higher where rounding
+    put it below its level's bin, so that ``phase_levels`` reads every one back as the same level."""
+    levels = np.asarray(levels)
+    phase = (levels * (TWO_PI / count)).astype(np.float32)
+    low = phase_levels(phase, count) < levels
+    phase[low] = np.nextafter(phase[low], np.float32(np.inf))
+    return phase
+
+
 def gray_dtype(gray_max: int):
     return np.uint8 if gray_max <= 255 else np.uint16
 

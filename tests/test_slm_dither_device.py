@@ -109,3 +109,30 @@ def test_dithered_and_plain_masks_from_two_threads_leave_the_readback_and_panel_
         else:  # the wrapped phase
             assert np.allclose(slm.current_phase_rad(), np.mod(mask, TWO_PI), atol=1e-5)
     assert slm.read_state().mask_id == 3 * 120
+
+
+def test_the_undithered_readback_shown_again_gives_every_level_back():
+    """The readback of a quantised mask is each level's phase k 2 pi / levels (to float32); showing it
+    again undithered must floor to the same k for every level, although float32 can round k 2 pi /
+    levels below its bin's edge (it did for 40 of 256 levels)."""
+    levels = 256
+    slm = small_slm(dither="off", width=64, height=levels // 64)
+    k = np.arange(levels).reshape(slm.shape)
+    slm.show((k + 0.5) * (TWO_PI / levels))
+    first = slm.gray_levels.copy()
+    readback = slm.current_phase_rad()
+    np.testing.assert_allclose(readback, k * (TWO_PI / levels), atol=1e-6)
+    assert np.array_equal(phase_levels(readback, levels), k)
+    slm.show(readback)
+    assert np.array_equal(slm.gray_levels, first)
+
+
+@pytest.mark.parametrize("count", [256, 1024])
+def test_level_phases_in_float32_floor_back_to_their_levels(count):
+    from drivers.slm_lut import level_phases_f32
+
+    k = np.arange(count)
+    phase = level_phases_f32(k, count)
+    assert phase.dtype == np.float32
+    assert np.array_equal(phase_levels(phase, count), k)
+    assert np.max(np.abs(phase.astype(np.float64) - k * TWO_PI / count)) <= 2 * np.spacing(np.float32(TWO_PI))

@@ -15,8 +15,8 @@ import numpy as np
 from drivers.contracts.base import Device
 from drivers.contracts.readbacks import SlmCapabilities, SlmReadback
 from drivers.errors import DeviceError
-from drivers.slm_lut import (DITHER_TILES, TWO_PI, check_dither, dithered_gray, gray_of_levels, integral_lut,
-                             lut_sha256, phase_levels, wrap_phase_f32)
+from drivers.slm_lut import (DITHER_TILES, check_dither, dithered_gray, gray_of_levels, integral_lut,
+                             level_phases_f32, lut_sha256, phase_levels, wrap_phase_f32)
 
 
 class SLM(Device):
@@ -132,7 +132,7 @@ class SLM(Device):
             return phase.copy()
         if levels is None:
             return np.zeros(self.shape, np.float32)
-        return (levels * np.float32(TWO_PI / count)).astype(np.float32)
+        return level_phases_f32(levels, count)  # shown again undithered: the same levels
 
     def check_shape(self, phase_rad: np.ndarray) -> None:
         if tuple(phase_rad.shape) != tuple(self.shape):
