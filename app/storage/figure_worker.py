@@ -41,10 +41,9 @@ def _shares(panels: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _figure_set(sets: dict, maps, units, *, title: str, pixel_size_um, out_stem, formats=("png",), overview=True,
-                per_map=True, expect=None, shape=None, helper: bool | None = None, measure: bool = True):
+                per_map=True, expect=None, shape=None, helper: bool | None = None):
     """(key, figure set, formats) of a job: its set is made on its first job. ``helper``: None when no
-    helper shares the work, True in the helper, False in the process that has one; ``measure``: see
-    FigureSet.prepare."""
+    helper shares the work, True in the helper, False in the process that has one."""
     from app.storage.figures import FigureSet, check_formats, panel_names
 
     formats = check_formats(formats)
@@ -56,16 +55,15 @@ def _figure_set(sets: dict, maps, units, *, title: str, pixel_size_um, out_stem,
                               per_map=per_map, first_maps=maps, draws=draws, compose_overview=not helper)
     figures = sets[key]
     if shape is not None:
-        figures.prepare(shape, measure=measure)
+        figures.prepare(shape)
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
     return key, figures, formats
 
 
-def _draw(sets: dict, maps, units, kwargs: dict, helper, measure: bool = True) -> list[Path]:
+def _draw(sets: dict, maps, units, kwargs: dict, helper) -> list[Path]:
     """This process's part of one job: its panels, the helper's tiles, the overview; the paths.
     ``helper``: the helper that has this job too, or None (then every panel is drawn here)."""
-    key, figures, formats = _figure_set(sets, maps, units, helper=None if helper is None else False,
-                                        measure=measure, **kwargs)
+    key, figures, formats = _figure_set(sets, maps, units, helper=None if helper is None else False, **kwargs)
     if helper is None:
         figures.take_over()  # a set begun with a helper that has gone since (nothing to do otherwise)
     out_stem = kwargs["out_stem"]
@@ -155,7 +153,6 @@ def serve(stdin, stdout, helper_choice: str = "never") -> None:
     if first is None:
         return
     helper = Helper.start(first) if not isinstance(first, Exception) and wants_helper(helper_choice, *first) else None
-    measure = helper is not None or spare_core()  # text sized before the maps come: when a core is spare
     jobs = _reader(stdin, None if helper is None else helper.forward)
     sets: dict = {}  # figure sets still waiting for maps, by (out_stem, overview, per_map)
     item = (_given(first), helper is not None)
@@ -163,7 +160,7 @@ def serve(stdin, stdout, helper_choice: str = "never") -> None:
         load, shared = item
         try:
             maps, units, kwargs = load()
-            reply = (True, _draw(sets, maps, units, kwargs, helper if shared else None, measure))
+            reply = (True, _draw(sets, maps, units, kwargs, helper if shared else None))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
             sets.clear()  # a failed set is not completed later
             reply = (False, _failure(exc))

@@ -87,8 +87,8 @@ class FigureSet:
     ``expected`` names every map the set will get, so it knows its panels and when each is complete.
     Each panel is drawn once, as its own figure (title, colour bar with unit, scale bar). Everything
     that does not depend on the data can be laid out beforehand (``prepare(shape)``: axes, colour
-    bars, labels, scale bars, text sizes, the page's title), so that only the data are put in and
-    rendered once the maps arrive. The overview page is the per-map figures, rendered, tiled three
+    bars, labels, scale bars, the page's title) and rendered without the data-dependent artists, so
+    that once the maps arrive only those are drawn over that background (app.storage.figure_blit). The overview page is the per-map figures, rendered, tiled three
     to a row below one run title (``figimage``, pixel for pixel; in PDF/SVG the tiles are images at
     ``MAP_DPI``): the page shows exactly what the per-map figures show, at the cost of one more image,
     not of drawing every panel twice; its PNG is composed from the tiles directly.
@@ -121,23 +121,25 @@ class FigureSet:
         self._laid_out: dict[str, tuple] = {}  # panel -> (figure, panel artists, block size, map shape)
         self._page: tuple | None = None  # (page figure, its pixels with the title only)
         self._shown: dict[tuple, ShownMaps] = {}  # maps reduced per block size, shared by the figures
+        self._backgrounds: dict[str, object] = {}  # panel -> its figure_blit.Background (prepared panels)
+        self.blitted: set[str] = set()  # panels rendered by a blit over their background
 
     @property
     def complete(self) -> bool:
         return not self.pending
 
-    def prepare(self, shape: tuple[int, int], *, measure: bool = True) -> None:
-        """Lay out every panel still to draw for maps of ``shape`` and the page, before the maps exist.
+    def prepare(self, shape: tuple[int, int]) -> None:
+        """Lay out every panel still to draw for maps of ``shape`` and the page, before the maps exist,
+        and render each panel's background: its figure without the data-dependent artists
+        (app.storage.figure_blit), over which only those are drawn once the maps are in."""
+        from app.storage.figure_blit import Background
 
-        ``measure``: also size their text and make their ticks (a draw without rendering): ~0.07 s of
-        a first draw done before the maps arrive, for ~0.06 s more CPU time in all (worth it when a
-        core is spare, not on a loaded machine)."""
-        new = [self._lay_out(name, tuple(shape))[0] for name in self.pending
-               if name != "overview" and name not in self._laid_out]
+        new = [name for name in self.pending if name != "overview" and name not in self._laid_out]
+        for name in new:
+            fig, panel, _, _ = self._lay_out(name, tuple(shape))
+            self._backgrounds[name] = Background(fig, **panel.blit_parts())
         if "overview" in self.pending:
             self._page_layout()
-        for fig in new if measure else ():
-            fig.draw_without_rendering()
 
     def add(self, maps: Mapping[str, np.ndarray]) -> list[str]:
         """Take more maps; returns the names of the wanted figures they completed, overview first, then
@@ -202,10 +204,17 @@ class FigureSet:
         return fig
 
     def _render(self, name: str) -> np.ndarray:
-        """Draw a panel's figure (once) and keep its tile; returns its pixels (RGBA)."""
+        """Draw a panel's figure (once: by a blit over its background where that is exact, else in full)
+        and keep its tile; returns its pixels (RGBA)."""
         fig = self.figures[name]
         if name not in self.rendered:
-            fig.canvas.draw()
+            background = self._backgrounds.pop(name, None)
+            fig_now, panel = self._laid_out[name][:2]
+            if (background is not None and background.figure is fig is fig_now
+                    and background.render(redraw_optional=panel.redraw_optional)):
+                self.blitted.add(name)
+            else:
+                fig.canvas.draw()
             self.rendered.add(name)
             pixels = np.asarray(fig.canvas.buffer_rgba())
             self.tiles[name] = pixels[round(pixels.shape[0] * (1 - MAP_CELL_TOP)):].copy()
