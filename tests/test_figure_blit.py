@@ -164,3 +164,67 @@ def test_pdf_and_svg_of_blitted_figures_still_hold_the_image_and_colour_bar(tmp_
     assert pdf.getvalue().count(b"/Subtype /Image") == 2
     paths = figures.write(["amplitude"], tmp_path / "r", ("png", "pdf", "svg"))
     assert [p.suffix for p in paths] == [".png", ".pdf", ".svg"] and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_pngs_encoded_in_a_thread_while_the_next_figure_is_drawn_are_the_files_written_in_line(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    maps = maps_of(masked=True)
+    in_line = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0)
+    in_line.prepare((60, 90))
+    expected = in_line.write(in_line.add(maps), tmp_path / "a", ("png", "svg"))
+    with ThreadPoolExecutor(1) as encoder:
+        threaded = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0, encoder=encoder)
+        threaded.prepare((60, 90))
+        names = threaded.add(maps)
+        assert set(threaded._encoded) == set(names)  # each begun before write() was called
+        paths = threaded.write(names, tmp_path / "b", ("png", "svg"))
+    assert [p.name[1:] for p in paths] == [p.name[1:] for p in expected]
+    for mine, reference in zip(paths, expected):
+        if mine.suffix == ".png":
+            assert mine.read_bytes() == reference.read_bytes(), mine.name
+
+
+def test_a_png_that_fails_to_encode_in_the_thread_fails_the_write():
+    from concurrent.futures import Executor, Future
+
+    class Failing(Executor):
+        def submit(self, fn, /, *args, **kwargs):
+            future = Future()
+            future.set_exception(OSError("no space left on device"))
+            return future
+
+    maps = maps_of(masked=False)
+    figures = F.FigureSet(["visibility"], UNITS, title="t", pixel_size_um=1.0, encoder=Failing())
+    with pytest.raises(OSError, match="no space left"):
+        figures.write(figures.add(maps), "unused", ("png",))
+
+
+def test_backgrounds_stop_when_maps_wait_and_resume_when_idle():
+    """A background costs more than the full draw it saves once the maps are there: ``prepare`` stops
+    rendering them when told maps wait; those of panels whose maps are still to come are rendered later."""
+    maps = maps_of(masked=True)
+    names = ["visibility", "amplitude", "phase", "phase_unwrapped", "mask"]
+    figures = F.FigureSet(names, UNITS, title="t", pixel_size_um=1.0)
+    asked = []
+    figures.prepare((60, 90), stop=lambda: len(asked) > 1 or asked.append(1))  # maps wait after two panels
+    assert set(figures._backgrounds) == {"visibility", "amplitude"}
+    figures.add({k: maps[k] for k in ("visibility", "amplitude", "phase", "mask")})
+    assert figures.blitted == {"visibility", "amplitude"}  # phase and complex: drawn in full
+    figures.render_backgrounds()  # idle before the unwrapped phase comes
+    assert set(figures._backgrounds) == {"phase_unwrapped"}
+    figures.add({"phase_unwrapped": maps["phase_unwrapped"]})
+    assert figures.blitted == {"visibility", "amplitude", "phase_unwrapped"} and figures.complete
+    for name in figures.panels:
+        np.testing.assert_array_equal(*blit_and_full_draw(figures, name), err_msg=name)
+
+
+def test_bench_figures_times_both_ways_and_refuses_bad_sizes_in_one_line(capsys):
+    from app.cli import main
+
+    assert main(["bench", "figures", "--size", "64", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "drawn in full (not prepared), baseline" in out and "full/blit: wall" in out
+    assert main(["bench", "figures", "--size", "8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["qiup: error: --size must be >= 16 and --repeats >= 1 (got 8, 7)"]

@@ -49,8 +49,9 @@ def draw_order(fig, expand) -> list:
 
 
 def _stays_outside(axis) -> bool:
-    """True when an axis object draws nothing inside its axes: every tick points out, no grid line."""
-    ticks = [*axis.get_major_ticks(), *axis.get_minor_ticks()]
+    """True when an axis object draws nothing inside its axes: every tick points out, no grid line
+    (the ticks made so far: each is made from the same settings, and there is always one of each)."""
+    ticks = [*axis.majorTicks, *axis.minorTicks]
     return all(t.get_tickdir() == "out" and not t.gridline.get_visible() for t in ticks)
 
 
@@ -99,25 +100,25 @@ class Background:
             for artist in hidden:
                 artist.set_visible(True)
         self._size = (canvas.get_width_height(), fig.dpi)
-        # the extents of what the background holds, from the first artist drawn over it on: a full draw
-        # may draw them after an artist that the blit draws over them
-        optional = {id(a) for a in self._optional}
-        first = min(order.index(a) for a in (*self._dynamic, *self._optional))
-        self._later: dict[int, tuple] = {}
-        for i, artist in enumerate(order[first:], first):
-            box = None if id(artist) in dynamic else _extent(artist, renderer)
-            if box is not None:
-                self._later[i] = (box, id(artist) in optional)
-        # the image covers its axes: nothing drawn after it may be there unless it is drawn again
-        image_box, start = ax.bbox.padded(PAD_PX), order.index(image)
-        touches_image = any(box.overlaps(image_box) for i, (box, _) in self._later.items()
-                            if i > start and order[i] not in (ax.xaxis, ax.yaxis))
         # what is drawn over the background must not reach what a full draw draws after it: checked here
         # for everything as laid out (the unchanged optional axes are drawn over the whole background;
         # if something drawn before them reaches them, they are drawn again at every render, after it),
         # at each render again for what the data can resize (texts; the optional axes when redrawn)
-        drawn = [a for a in self._dynamic if a is not image]  # the image stays inside its axes (above)
+        drawn = [a for a in self._dynamic if a is not image]  # the image is checked against its axes (below)
         self._resizable = [a for a in drawn if isinstance(a, Text)]
+        optional = {id(a) for a in self._optional}
+        start = order.index(image)
+        first = min((order.index(a) for a in (*drawn, *self._optional)), default=len(order))
+        self._later: dict[int, tuple] = {}  # static artist's place in the order -> (extent, is optional)
+        for i, artist in enumerate(order[min(start, first):], min(start, first)):
+            # the axes' own axis objects come after the image but draw outside it (over): no extent needed
+            if id(artist) not in dynamic and (i >= first or artist not in (ax.xaxis, ax.yaxis)):
+                if (box := _extent(artist, renderer)) is not None:
+                    self._later[i] = (box, id(artist) in optional)
+        # the image covers its axes: nothing drawn after it may be there unless it is drawn again
+        image_box = ax.bbox.padded(PAD_PX)
+        touches_image = any(box.overlaps(image_box) for i, (box, _) in self._later.items()
+                            if i > start and order[i] not in (ax.xaxis, ax.yaxis))
         self._always_redraw = not self._clear(drawn + self._optional, renderer, optional_drawn=False)
         self.usable = not touches_image and (not self._always_redraw or self._clear(drawn, renderer, optional_drawn=True))
 
