@@ -228,3 +228,25 @@ def test_bench_figures_times_both_ways_and_refuses_bad_sizes_in_one_line(capsys)
     assert main(["bench", "figures", "--size", "8"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["qiup: error: --size must be >= 16 and --repeats >= 1 (got 8, 7)"]
+
+
+def test_a_background_that_cannot_be_made_between_jobs_only_costs_its_saving(monkeypatch):
+    from app.storage import figure_blit, figure_worker
+
+    maps = maps_of(masked=True)
+    figures = F.FigureSet(["visibility", "amplitude", "mask"], UNITS, title="t", pixel_size_um=1.0)
+    figures.prepare((60, 90), stop=lambda: True)  # the maps were already waiting: no background yet
+    tries = []
+
+    def broken(fig, **parts):
+        tries.append(fig)
+        raise MemoryError("no room for a background")
+
+    monkeypatch.setattr(figure_blit, "Background", broken)
+    figure_worker._idle({"key": figures}, waiting=lambda: False)  # between jobs: fails quietly
+    assert len(tries) == 2  # one per panel
+    figures.prepare((60, 90))  # a prepare job: the same (the job does not fail), not tried again
+    assert len(tries) == 2
+    assert figures.add(maps) == ["overview", "visibility", "amplitude"] and not figures.blitted
+    for name in figures.panels:
+        np.testing.assert_array_equal(*blit_and_full_draw(figures, name), err_msg=name)

@@ -122,7 +122,7 @@ class FigureSet:
         self._laid_out: dict[str, tuple] = {}  # panel -> (figure, panel artists, block size, map shape)
         self._page: tuple | None = None  # (page figure, its pixels with the title only)
         self._shown: dict[tuple, ShownMaps] = {}  # maps reduced per block size, shared by the figures
-        self._backgrounds: dict[str, object] = {}  # panel -> its figure_blit.Background (prepared panels)
+        self._backgrounds: dict[str, object] = {}  # panel -> its figure_blit.Background (None: none could be made)
         self.blitted: set[str] = set()  # panels rendered by a blit over their background
         self.encoder = encoder  # PNGs will be written: each is encoded there as soon as its figure is complete
         self._encoded: dict[str, Future] = {}  # figure name -> its PNG file's bytes, being encoded
@@ -145,7 +145,8 @@ class FigureSet:
         """Render, in display order, the background of each laid-out panel whose maps are not in yet:
         its figure without the data-dependent artists (app.storage.figure_blit), over which only those
         are drawn once the maps are in. Stops as soon as ``stop()`` (maps are waiting: a full draw then
-        costs less than a background and a blit); call again when idle for the others."""
+        costs less than a background and a blit); call again when idle for the others. A background
+        that cannot be made is left out (that panel is drawn in full)."""
         from app.storage.figure_blit import Background
 
         for name in self.pending:
@@ -153,7 +154,10 @@ class FigureSet:
                 if stop():
                     return
                 fig, panel = self._laid_out[name][:2]
-                self._backgrounds[name] = Background(fig, **panel.blit_parts())
+                try:
+                    self._backgrounds[name] = Background(fig, **panel.blit_parts())
+                except Exception:  # noqa: BLE001 - only a saving is lost: the panel is drawn in full, as
+                    self._backgrounds[name] = None  # without preparation, and not tried again
 
     def add(self, maps: Mapping[str, np.ndarray]) -> list[str]:
         """Take more maps; returns the names of the wanted figures they completed, overview first, then
