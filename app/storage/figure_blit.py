@@ -119,14 +119,16 @@ class Background:
         image_box = ax.bbox.padded(PAD_PX)
         touches_image = any(box.overlaps(image_box) for i, (box, _) in self._later.items()
                             if i > start and order[i] not in (ax.xaxis, ax.yaxis))
-        self._always_redraw = not self._clear(drawn + self._optional, renderer, optional_drawn=False)
+        known = {id(order[i]): box for i, (box, _) in self._later.items()}  # the optional axes' extents
+        self._always_redraw = not self._clear(drawn + self._optional, renderer, optional_drawn=False, known=known)
         self.usable = not touches_image and (not self._always_redraw or self._clear(drawn, renderer, optional_drawn=True))
 
-    def _clear(self, artists, renderer, *, optional_drawn: bool) -> bool:
-        """True when none of ``artists``, at its extent now, reaches a static artist drawn after it by
-        a full draw (the optional axes count as static unless ``optional_drawn``)."""
+    def _clear(self, artists, renderer, *, optional_drawn: bool, known: dict | None = None) -> bool:
+        """True when none of ``artists``, at its extent now (``known``: extents just measured, by id),
+        reaches a static artist drawn after it by a full draw (the optional axes count as static
+        unless ``optional_drawn``)."""
         for artist in artists:
-            box = _extent(artist, renderer)
+            box = (known or {}).get(id(artist)) or _extent(artist, renderer)
             if box is None:
                 continue
             start = self._order.index(artist)
