@@ -195,14 +195,14 @@ def _rendered(figures: F.FigureSet) -> dict[str, np.ndarray]:
     return {name: np.asarray(figures.figures[name].canvas.buffer_rgba()).copy() for name in figures.panels}
 
 
-@pytest.mark.parametrize("prepared_for, measure", [((60, 90), True), ((60, 90), False), ((32, 48), True)])
-def test_figures_laid_out_before_their_maps_exist_are_the_figures_drawn_at_once(prepared_for, measure):
+@pytest.mark.parametrize("prepared_for", [(60, 90), (32, 48)])
+def test_figures_laid_out_before_their_maps_exist_are_the_figures_drawn_at_once(prepared_for):
     """Preparing (axes, colour bars, labels, text sizes) changes no pixel, also for a wrong shape."""
     maps = result_maps()
     at_once = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0)
     at_once.add(maps)
     prepared = F.FigureSet(list(maps), UNITS, title="t", pixel_size_um=1.0)
-    prepared.prepare(prepared_for, measure=measure)
+    prepared.prepare(prepared_for)
     first = {k: maps[k] for k in ("visibility", "amplitude", "phase", "mask")}
     assert prepared.add(first) == ["visibility", "amplitude", "phase", "complex"]
     assert prepared.add({"phase_unwrapped": maps["phase_unwrapped"]}) == ["overview", "phase_unwrapped"]

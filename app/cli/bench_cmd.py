@@ -16,6 +16,7 @@ BENCHMARKS = {
     "pipeline": "app.benchmarks.pipeline",
     "core": "app.benchmarks.core",
     "reprocess": "app.benchmarks.reprocess",
+    "figures": "app.benchmarks.figures",
     "ao": "app.benchmarks.ao",
     "gui": "app.gui.benchmark",
 }

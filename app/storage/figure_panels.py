@@ -157,10 +157,11 @@ class MapPanel:
         self.label = LABELS.get(name, (name.replace("_", " "),))[0]
         cmap = matplotlib.colormaps[LABELS.get(name, (None, "viridis"))[1]].with_extremes(bad=MASK_GREY)
         vmin, vmax = (-np.pi, np.pi) if is_wrapped_phase(name, unit) else (0.0, 1.0)  # until show() knows the data
+        self.laid_out_range = self.shown_range = (vmin, vmax)
         placeholder = np.ma.masked_array(np.zeros(blocks_shape, np.float32), mask=True)
         self.image = ax.imshow(placeholder, cmap=cmap, vmin=vmin, vmax=vmax,
                                interpolation="antialiased", extent=extent)
-        cbar = fig.colorbar(self.image, cax=cax)
+        self.colorbar = cbar = fig.colorbar(self.image, cax=cax)
         cbar.set_label(_colorbar_label(name, unit), fontsize=8)
         cbar.ax.tick_params(labelsize=7)
         if is_wrapped_phase(name, unit):
@@ -175,7 +176,18 @@ class MapPanel:
                                    valid if range_from is None else range_from & valid)
         self.image.set_data(shown)
         self.image.set_clim(vmin, vmax)
+        self.shown_range = (vmin, vmax)
         _set_title(self.ax, self.label, not valid.all())
+
+    def blit_parts(self) -> dict:
+        """What app.storage.figure_blit.Background draws over the background: the image (with what its
+        axes draw over it) and, if ``redraw_optional``, the colour bar."""
+        return {"image": self.image, "optional": (self.colorbar.ax,)}
+
+    @property
+    def redraw_optional(self) -> bool:
+        """The colour bar must be drawn again: its range is not the one it was laid out with."""
+        return self.shown_range != self.laid_out_range
 
 
 class ComplexPanel:
@@ -210,6 +222,13 @@ class ComplexPanel:
         self.image.set_data(complex_rgb(phase_rad, amp, amplitude_max=top, valid=valid))
         self._wheel_title(top)
         _set_title(self.ax, "complex view", valid is not None and not valid.all())
+
+    redraw_optional = False  # the wheel never changes, only its title
+
+    def blit_parts(self) -> dict:
+        """What app.storage.figure_blit.Background draws over the background: the image (with what its
+        axes draw over it) and the wheel's title (its amplitude range)."""
+        return {"image": self.image, "texts": (self.wheel_ax.title,)}
 
 
 def _set_title(ax, label: str, has_masked: bool) -> None:

@@ -6,7 +6,9 @@ reason)`` on stdout; end of input ends the process. The keyword arguments are th
 ``write_figures`` plus ``expect`` (every map the figures will show, when the maps come over several
 jobs, e.g. the first ones before the slow unwrapping) and ``shape`` (lay the figures out for maps
 of this shape now, before any map is there: app.storage.figures.FigureSet.prepare). Each job writes
-the figures it completes. Only matplotlib, numpy and the figure modules are loaded here.
+the figures it completes. Only matplotlib, numpy and the figure modules are loaded here. PNGs are
+encoded in a thread (zlib lets go of the GIL) as soon as each figure is complete, while the next one
+is drawn; an encoding's failure is that job's failure, as before.
 
 The drawing is shared by two processes when a core is spare and the maps are not large
 (``wants_helper``), so it uses both cores once the maps exist: this process reads its first job
@@ -27,6 +29,7 @@ import queue
 import sys
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +44,12 @@ def _shares(panels: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _figure_set(sets: dict, maps, units, *, title: str, pixel_size_um, out_stem, formats=("png",), overview=True,
-                per_map=True, expect=None, shape=None, helper: bool | None = None, measure: bool = True):
+                per_map=True, expect=None, shape=None, helper: bool | None = None, encoder=None,
+                waiting=lambda: False):
     """(key, figure set, formats) of a job: its set is made on its first job. ``helper``: None when no
-    helper shares the work, True in the helper, False in the process that has one; ``measure``: see
-    FigureSet.prepare."""
+    helper shares the work, True in the helper, False in the process that has one; ``encoder``: the
+    thread that encodes PNGs while the next figure is drawn; ``waiting()``: another job has come
+    (the backgrounds still to render wait: ``idle``)."""
     from app.storage.figures import FigureSet, check_formats, panel_names
 
     formats = check_formats(formats)
@@ -53,19 +58,20 @@ def _figure_set(sets: dict, maps, units, *, title: str, pixel_size_um, out_stem,
         names = list(expect or maps)
         draws = None if helper is None else _shares(panel_names(names, maps))[1 if helper else 0]
         sets[key] = FigureSet(names, units, title=title, pixel_size_um=pixel_size_um, overview=overview,
-                              per_map=per_map, first_maps=maps, draws=draws, compose_overview=not helper)
+                              per_map=per_map, first_maps=maps, draws=draws, compose_overview=not helper,
+                              encoder=encoder if "png" in formats else None)
     figures = sets[key]
     if shape is not None:
-        figures.prepare(shape, measure=measure)
+        figures.prepare(shape, stop=waiting)
     Path(out_stem).parent.mkdir(parents=True, exist_ok=True)
     return key, figures, formats
 
 
-def _draw(sets: dict, maps, units, kwargs: dict, helper, measure: bool = True) -> list[Path]:
+def _draw(sets: dict, maps, units, kwargs: dict, helper, encoder=None, waiting=lambda: False) -> list[Path]:
     """This process's part of one job: its panels, the helper's tiles, the overview; the paths.
     ``helper``: the helper that has this job too, or None (then every panel is drawn here)."""
-    key, figures, formats = _figure_set(sets, maps, units, helper=None if helper is None else False,
-                                        measure=measure, **kwargs)
+    key, figures, formats = _figure_set(sets, maps, units, helper=None if helper is None else False, encoder=encoder,
+                                        waiting=waiting, **kwargs)
     if helper is None:
         figures.take_over()  # a set begun with a helper that has gone since (nothing to do otherwise)
     out_stem = kwargs["out_stem"]
@@ -94,9 +100,9 @@ def _draw(sets: dict, maps, units, kwargs: dict, helper, measure: bool = True) -
     return sorted(written, key=lambda p: order.get(p, len(order)))
 
 
-def _helper_part(sets: dict, maps, units, kwargs: dict) -> tuple[list[Path], dict]:
+def _helper_part(sets: dict, maps, units, kwargs: dict, encoder=None, waiting=lambda: False) -> tuple[list[Path], dict]:
     """The helper's part of one job: its panels written; (paths, their tiles for the overview)."""
-    key, figures, formats = _figure_set(sets, maps, units, helper=True, **kwargs)
+    key, figures, formats = _figure_set(sets, maps, units, helper=True, encoder=encoder, waiting=waiting, **kwargs)
     before = set(figures.tiles)
     written = figures.write(figures.add(maps), kwargs["out_stem"], formats)
     tiles = {name: tile for name, tile in figures.tiles.items() if name not in before}
@@ -122,6 +128,17 @@ def _reader(stream, forward=None) -> queue.Queue:
 
     threading.Thread(target=read, name="figure-jobs", daemon=True).start()
     return jobs
+
+
+def _waiting(jobs: queue.Queue):
+    """A predicate: True once another job (or the end of input) has come."""
+    return lambda: not jobs.empty()
+
+
+def _idle(sets: dict, waiting) -> None:
+    """While no job waits: render the backgrounds of the panels still waiting for their maps."""
+    for figures in list(sets.values()):
+        figures.render_backgrounds(stop=waiting)
 
 
 def _failure(exc: Exception) -> str:
@@ -155,20 +172,22 @@ def serve(stdin, stdout, helper_choice: str = "never") -> None:
     if first is None:
         return
     helper = Helper.start(first) if not isinstance(first, Exception) and wants_helper(helper_choice, *first) else None
-    measure = helper is not None or spare_core()  # text sized before the maps come: when a core is spare
     jobs = _reader(stdin, None if helper is None else helper.forward)
+    encoder = ThreadPoolExecutor(1, thread_name_prefix="png")  # threads only now: after the fork
+    waiting = _waiting(jobs)
     sets: dict = {}  # figure sets still waiting for maps, by (out_stem, overview, per_map)
     item = (_given(first), helper is not None)
     while item is not None:
         load, shared = item
         try:
             maps, units, kwargs = load()
-            reply = (True, _draw(sets, maps, units, kwargs, helper if shared else None, measure))
+            reply = (True, _draw(sets, maps, units, kwargs, helper if shared else None, encoder, waiting))
         except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
             sets.clear()  # a failed set is not completed later
             reply = (False, _failure(exc))
         del load
         job_pipe.send(stdout, reply)
+        _idle(sets, waiting)
         item = jobs.get()
     if helper is not None:
         helper.close()
@@ -178,15 +197,18 @@ def _serve_helper(first, jobs_in, replies_out) -> None:
     """The helper's loop, from the first job it was forked with: one reply ``(True, paths, tiles)``
     or ``(False, reason, {})`` per job."""
     jobs = _reader(jobs_in)
+    encoder = ThreadPoolExecutor(1, thread_name_prefix="png")
+    waiting = _waiting(jobs)
     sets: dict = {}
     item = (_given(first), True)
     while item is not None:
         try:
-            reply = (True, *_helper_part(sets, *item[0]()))
+            reply = (True, *_helper_part(sets, *item[0](), encoder, waiting))
         except Exception as exc:  # noqa: BLE001
             sets.clear()
             reply = (False, _failure(exc), {})
         job_pipe.send(replies_out, reply)
+        _idle(sets, waiting)
         item = jobs.get()
 
 

@@ -15,7 +15,8 @@ solver), titles at a fixed height, and PNGs are zlib at its fastest level (app.s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from app.storage.display_blocks import Blocks, block_factor
 from app.storage.figure_panels import (BOOL_MAPS, FORMATS, LABELS, MASK_GREY, PHASE_CMAP, PHASE_TICKS,  # noqa: F401
                                        UNIT_TEXT, ComplexPanel, MapPanel, ShownMaps, add_scale_bar, complex_rgb,
                                        display_range, is_wrapped_phase, nice_length_um)
-from app.storage.png import write_png
+from app.storage.png import png_bytes
 
 MAP_DPI = 110
 
@@ -87,8 +88,8 @@ class FigureSet:
     ``expected`` names every map the set will get, so it knows its panels and when each is complete.
     Each panel is drawn once, as its own figure (title, colour bar with unit, scale bar). Everything
     that does not depend on the data can be laid out beforehand (``prepare(shape)``: axes, colour
-    bars, labels, scale bars, text sizes, the page's title), so that only the data are put in and
-    rendered once the maps arrive. The overview page is the per-map figures, rendered, tiled three
+    bars, labels, scale bars, the page's title) and rendered without the data-dependent artists, so
+    that once the maps arrive only those are drawn over that background (app.storage.figure_blit). The overview page is the per-map figures, rendered, tiled three
     to a row below one run title (``figimage``, pixel for pixel; in PDF/SVG the tiles are images at
     ``MAP_DPI``): the page shows exactly what the per-map figures show, at the cost of one more image,
     not of drawing every panel twice; its PNG is composed from the tiles directly.
@@ -101,7 +102,7 @@ class FigureSet:
     def __init__(self, expected: Sequence[str], units: Mapping[str, str], *, title: str,
                  pixel_size_um: float | None, overview: bool = True, per_map: bool | Sequence[str] = True,
                  first_maps: Mapping[str, np.ndarray] | None = None, draws: Sequence[str] | None = None,
-                 compose_overview: bool = True) -> None:
+                 compose_overview: bool = True, encoder: Executor | None = None) -> None:
         self.units, self.title, self.pixel_size_um = dict(units), title, pixel_size_um
         self.expected = tuple(expected)
         self.panels = panel_names(self.expected, first_maps or {})
@@ -121,23 +122,42 @@ class FigureSet:
         self._laid_out: dict[str, tuple] = {}  # panel -> (figure, panel artists, block size, map shape)
         self._page: tuple | None = None  # (page figure, its pixels with the title only)
         self._shown: dict[tuple, ShownMaps] = {}  # maps reduced per block size, shared by the figures
+        self._backgrounds: dict[str, object] = {}  # panel -> its figure_blit.Background (None: none could be made)
+        self.blitted: set[str] = set()  # panels rendered by a blit over their background
+        self.encoder = encoder  # PNGs will be written: each is encoded there as soon as its figure is complete
+        self._encoded: dict[str, Future] = {}  # figure name -> its PNG file's bytes, being encoded
 
     @property
     def complete(self) -> bool:
         return not self.pending
 
-    def prepare(self, shape: tuple[int, int], *, measure: bool = True) -> None:
-        """Lay out every panel still to draw for maps of ``shape`` and the page, before the maps exist.
-
-        ``measure``: also size their text and make their ticks (a draw without rendering): ~0.07 s of
-        a first draw done before the maps arrive, for ~0.06 s more CPU time in all (worth it when a
-        core is spare, not on a loaded machine)."""
-        new = [self._lay_out(name, tuple(shape))[0] for name in self.pending
-               if name != "overview" and name not in self._laid_out]
+    def prepare(self, shape: tuple[int, int], *, stop: Callable[[], bool] = lambda: False) -> None:
+        """Lay out every panel still to draw for maps of ``shape`` and the page, before the maps exist,
+        then ``render_backgrounds(stop)``."""
+        for name in self.pending:
+            if name != "overview" and name not in self._laid_out:
+                self._lay_out(name, tuple(shape))
         if "overview" in self.pending:
             self._page_layout()
-        for fig in new if measure else ():
-            fig.draw_without_rendering()
+        self.render_backgrounds(stop)
+
+    def render_backgrounds(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Render, in display order, the background of each laid-out panel whose maps are not in yet:
+        its figure without the data-dependent artists (app.storage.figure_blit), over which only those
+        are drawn once the maps are in. Stops as soon as ``stop()`` (maps are waiting: a full draw then
+        costs less than a background and a blit); call again when idle for the others. A background
+        that cannot be made is left out (that panel is drawn in full)."""
+        from app.storage.figure_blit import Background
+
+        for name in self.pending:
+            if name in self._laid_out and name not in self.figures and name not in self._backgrounds:
+                if stop():
+                    return
+                fig, panel = self._laid_out[name][:2]
+                try:
+                    self._backgrounds[name] = Background(fig, **panel.blit_parts())
+                except Exception:  # noqa: BLE001 - only a saving is lost: the panel is drawn in full, as
+                    self._backgrounds[name] = None  # without preparation, and not tried again
 
     def add(self, maps: Mapping[str, np.ndarray]) -> list[str]:
         """Take more maps; returns the names of the wanted figures they completed, overview first, then
@@ -202,13 +222,22 @@ class FigureSet:
         return fig
 
     def _render(self, name: str) -> np.ndarray:
-        """Draw a panel's figure (once) and keep its tile; returns its pixels (RGBA)."""
+        """Draw a panel's figure (once: by a blit over its background where that is exact, else in full)
+        and keep its tile; returns its pixels (RGBA)."""
         fig = self.figures[name]
         if name not in self.rendered:
-            fig.canvas.draw()
+            background = self._backgrounds.pop(name, None)
+            fig_now, panel = self._laid_out[name][:2]
+            if (background is not None and background.figure is fig is fig_now
+                    and background.render(redraw_optional=panel.redraw_optional)):
+                self.blitted.add(name)
+            else:
+                fig.canvas.draw()
             self.rendered.add(name)
             pixels = np.asarray(fig.canvas.buffer_rgba())
             self.tiles[name] = pixels[round(pixels.shape[0] * (1 - MAP_CELL_TOP)):].copy()
+            if self.encoder is not None and name in self.wanted:
+                self._encoded[name] = self._encode(name)
         return np.asarray(fig.canvas.buffer_rgba())
 
     def tile(self, name: str) -> np.ndarray:
@@ -228,6 +257,8 @@ class FigureSet:
             page.figimage(self.tiles[name], xo=c * tile_w, yo=(rows - 1 - r) * tile_h, origin="upper")
         self.figures = {"overview": page, **{p: self.figures[p] for p in self.panels if p in self.figures}}
         self.pending.clear()
+        if self.encoder is not None and "overview" in self.wanted:
+            self._encoded["overview"] = self._encode("overview")
         return ["overview"]
 
     def _grid(self) -> tuple[int, int]:
@@ -282,19 +313,29 @@ class FigureSet:
     def write(self, names: Sequence[str], out_stem: Path, formats: Sequence[str]) -> list[Path]:
         """Write ``<out_stem>-<name>.<format>`` for the named complete figures; returns the paths.
 
-        PNGs are the rendered pixels (app.storage.png); PDF and SVG are drawn by their backends."""
+        PNGs are the rendered pixels (app.storage.png), encoded by the ``encoder`` thread if the set
+        has one (each begun as soon as its figure was complete); PDF and SVG are drawn by their
+        backends. A failure is raised here, once the files before it are written."""
+        pngs = {name: self._encoded.pop(name, None) or self._encode(name) for name in names} if "png" in formats else {}
         written = []
         for name in names:
-            fig = self.figures[name]
             for fmt in formats:
                 path = Path(f"{out_stem}-{name}.{fmt}")
                 if fmt == "png":
-                    pixels = self.page_pixels() if name == "overview" else self._render(name)
-                    write_png(path, pixels, dpi=MAP_DPI, text={"Software": _software()})
+                    data = pngs[name].result() if isinstance(pngs[name], Future) else pngs[name]
+                    with open(path, "wb") as f:
+                        f.write(data)
                 else:
-                    fig.savefig(path, format=fmt, dpi="figure")
+                    self.figures[name].savefig(path, format=fmt, dpi="figure")
                 written.append(path)
         return written
+
+    def _encode(self, name: str):
+        """The PNG file of a complete figure's pixels: the bytes, or their Future from ``encoder``."""
+        pixels = self.page_pixels() if name == "overview" else np.array(self._render(name))
+        if self.encoder is None:
+            return png_bytes(pixels, dpi=MAP_DPI, text={"Software": _software()})
+        return self.encoder.submit(png_bytes, pixels, dpi=MAP_DPI, text={"Software": _software()})
 
 
 def _software() -> str:
