@@ -93,7 +93,7 @@ def add_scale_bar(ax, width_px: int, pixel_size_um: float | None):
     """A scale bar in um on the sample (AnchoredSizeBar, length in pixels = um / pixel_size_um), or a
     note that the scale is unknown. Returns the bar (None without a pixel size)."""
     if pixel_size_um is None or not pixel_size_um > 0:
-        ax.text(0.01, 0.01, "scale unknown (no pixel size)", transform=ax.transAxes, fontsize=7, color="0.3",
+        ax.text(0.01, 0.01, "scale unknown\n(no pixel size)", transform=ax.transAxes, fontsize=7, color="0.3",
                 ha="left", va="bottom", bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
         return None
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
