@@ -242,3 +242,21 @@ def test_a_set_takes_over_the_panels_whose_drawer_has_gone():
     composer.take_over()
     assert composer.add({}) == ["overview", "visibility", "phase", "phase_unwrapped"] and composer.complete
     np.testing.assert_array_equal(composer.page_pixels(), whole.page_pixels())
+
+
+def test_phase_where_the_sample_lets_next_to_no_light_through_is_grey_and_the_title_says_why():
+    """Phase is noise where |t| is near 0: the phase panels grey every block whose amplitude is below a
+    tenth of the amplitude range's top (here 1.0: |t| < 0.1), keep the others, and say so."""
+    maps = result_maps()
+    amplitude = maps["amplitude"].copy()
+    amplitude[:, :30] = 0.02  # an opaque strip on the left
+    maps["amplitude"] = amplitude
+    figures = F.build_figures(maps, UNITS, title="t", pixel_size_um=1.0, overview=False)
+    for name in ("phase", "phase_unwrapped"):
+        (ax,) = image_axes(figures[name])
+        grey = np.ma.getmaskarray(ax.images[0].get_array())
+        np.testing.assert_array_equal(grey, ~maps["mask"] | (amplitude < 0.1))
+        assert "grey: masked or |t| < 0.1" in ax.get_title()
+    (ax,) = image_axes(figures["amplitude"])  # the amplitude itself is shown everywhere the mask allows
+    np.testing.assert_array_equal(np.ma.getmaskarray(ax.images[0].get_array()), ~maps["mask"])
+    assert ax.get_title().endswith("(grey: masked)")

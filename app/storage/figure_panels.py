@@ -118,7 +118,10 @@ class ShownMaps:
     block averaging (app.storage.display_blocks), shared by the panels of that figure."""
 
     def __init__(self, maps: Mapping[str, np.ndarray], valid: np.ndarray | None, reliable: np.ndarray | None,
-                 shape: tuple[int, int], k: int) -> None:
+                 shape: tuple[int, int], k: int, reliable_rule: str = "") -> None:
+        """``reliable``: where the phase means something (enough light); ``reliable_rule`` says so in
+        words for a title ("|t| < 0.1" for what is not)."""
+        self.reliable_rule = reliable_rule
         self.maps, self.k = maps, k
         self.blocks = Blocks.of(shape, k, valid)
         self._valid = valid
@@ -168,16 +171,22 @@ class MapPanel:
             cbar.set_ticks([t for t, _ in PHASE_TICKS], labels=[s for _, s in PHASE_TICKS])
         _finish_axes(ax, self.label, map_shape, pixel_size_um)
 
-    def show(self, shown: np.ma.MaskedArray, *, range_from: np.ndarray | None = None) -> None:
+    def show(self, shown: np.ma.MaskedArray, *, range_from: np.ndarray | None = None,
+             grey_also: tuple[np.ndarray, str] | None = None) -> None:
         """The map's blocks (masked where invalid); ``range_from``: the blocks that set the colour range
-        (default: the valid ones)."""
+        (default: the valid ones); ``grey_also``: (blocks to show, what the others are) -- e.g. phase
+        where there is next to no light, which is noise -- greyed too and named in the title."""
         valid = ~np.ma.getmaskarray(shown)
         vmin, vmax = display_range(self.name, shown.data, self.unit,
                                    valid if range_from is None else range_from & valid)
+        means = "masked"
+        if grey_also is not None and not (valid <= grey_also[0]).all():
+            shown = np.ma.masked_array(shown.data, mask=~(valid & grey_also[0]))
+            means = f"masked or {grey_also[1]}"
         self.image.set_data(shown)
         self.image.set_clim(vmin, vmax)
         self.shown_range = (vmin, vmax)
-        _set_title(self.ax, self.label, not valid.all())
+        _set_title(self.ax, self.label, not (valid.all() and means == "masked"), means)
 
     def blit_parts(self) -> dict:
         """What app.storage.figure_blit.Background draws over the background: the image (with what its
@@ -231,9 +240,9 @@ class ComplexPanel:
         return {"image": self.image, "texts": (self.wheel_ax.title,)}
 
 
-def _set_title(ax, label: str, has_masked: bool) -> None:
+def _set_title(ax, label: str, has_masked: bool, means: str = "masked") -> None:
     # a fixed title position: matplotlib otherwise measures every tick label to place it, at each draw
-    ax.set_title(label + ("  (grey: masked)" if has_masked else ""), fontsize=9, y=1.0, pad=4)
+    ax.set_title(label + (f"  (grey: {means})" if has_masked else ""), fontsize=9, y=1.0, pad=4)
 
 
 def _finish_axes(ax, label: str, shape, pixel_size_um: float | None) -> None:

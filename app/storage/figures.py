@@ -2,7 +2,8 @@
 
 Each map gets a title (the run's, plus the map's name), a colour bar labelled with the unit, a range
 suited to what it is (visibility 0..1, phase -pi..pi on the cyclic 'twilight' map, others between
-robust percentiles), masked pixels in grey, and a scale bar in um on the sample when the object-plane
+robust percentiles), masked pixels in grey (phase also where the amplitude is below a tenth of its
+range: noise), and a scale bar in um on the sample when the object-plane
 pixel size is known (a note says so when it is not). The complex view shows hue = phase and
 brightness = amplitude with a colour-wheel legend. One overview page holds every panel; each map also
 gets its own figure. No pyplot: figures are plain ``Figure`` objects, so nothing global is touched
@@ -218,7 +219,9 @@ class FigureSet:
         if name == "complex":
             panel.show(*shown.complex(self.amplitude_name), valid=shown.blocks.valid)
         else:
-            panel.show(shown.map(name, self.units.get(name, "")), range_from=shown.reliable if "phase" in name else None)
+            phase = "phase" in name and not name.startswith("sigma")  # noise where there is next to no light: grey
+            panel.show(shown.map(name, self.units.get(name, "")), range_from=shown.reliable if "phase" in name else None,
+                       grey_also=(shown.reliable, shown.reliable_rule) if phase and shown.reliable_rule else None)
         return fig
 
     def _render(self, name: str) -> np.ndarray:
@@ -298,12 +301,13 @@ class FigureSet:
         key = (k, "mask" in self.maps, self.amplitude_name in self.maps)
         if key not in self._shown:
             valid = self.maps.get("mask")
-            reliable = valid  # phase where there is next to no light is noise: shown, but not setting the range
+            reliable, rule = valid, ""  # phase where there is next to no light is noise: greyed, not setting the range
             if self.amplitude_name in self.maps:
                 amp = self.maps[self.amplitude_name]
-                bright = amp >= 0.1 * display_range("amplitude", amp, "1", valid)[1]
-                reliable = bright if valid is None else bright & valid
-            self._shown[key] = ShownMaps(self.maps, valid, reliable, shape, k)
+                least = 0.1 * display_range("amplitude", amp, "1", valid)[1]
+                reliable = amp >= least if valid is None else (amp >= least) & valid
+                rule = f"{LABELS[self.amplitude_name][0].split()[-1]} < {least:.2g}"
+            self._shown[key] = ShownMaps(self.maps, valid, reliable, shape, k, rule)
         return self._shown[key]
 
     def file_order(self, out_stem: Path, formats: Sequence[str]) -> list[Path]:
