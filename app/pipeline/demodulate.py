@@ -75,6 +75,22 @@ def fringe_coefficients(step_means: np.ndarray, step_phases_rad: np.ndarray | No
     return coef[0].reshape(shape).copy(), coef[1].reshape(shape), coef[2].reshape(shape)  # a outlives b, c
 
 
+def _checked_counts(counts) -> np.ndarray:
+    counts = np.asarray(counts, np.float64)
+    if np.any(counts <= 0):
+        raise ValueError(f"steps {np.flatnonzero(counts <= 0).tolist()} have no frames")
+    return counts
+
+
+def step_means(sums: np.ndarray, counts: np.ndarray, dark_adu: np.ndarray | float = 0.0, *,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """(N, h, w) float64 mean frame of each step minus dark, from the integer step sums; into ``out``
+    if given (memory reused is memory the kernel need not clear again)."""
+    means = np.divide(sums, _checked_counts(counts)[:, None, None], out=out)  # in place from here
+    means -= dark_adu
+    return means
+
+
 BAND_PIXELS = 1 << 16  # pixels per band in demodulate_sums: N x 64 k float64 (4 MiB at N = 8) stays in cache
 
 
@@ -87,18 +103,14 @@ def demodulate_sums(sums: np.ndarray, counts: np.ndarray, dark_adu: np.ndarray |
     64 MiB of fresh memory per megapixel-run of 8 steps, written and read again. Per-pixel step
     phases take the general way (``demodulate`` of the full step means)."""
     sums = np.asarray(sums)
-    counts = np.asarray(counts, np.float64)
+    counts = _checked_counts(counts)
     if sums.ndim != 3:
         raise ValueError(f"step sums must be (N, h, w), got shape {sums.shape}")
-    if np.any(counts <= 0):
-        raise ValueError(f"steps {np.flatnonzero(counts <= 0).tolist()} have no frames")
     n, shape = sums.shape[0], sums.shape[1:]
     theta = _checked_phases(n, step_phases_rad, shape)
     weights = linear_weights(theta)
     if weights is None:
-        means = np.divide(sums, counts[:, None, None])
-        means -= dark_adu
-        return demodulate(means, theta)
+        return demodulate(step_means(sums, counts, dark_adu), theta)
     per_count = weights / counts[None, :]
     dark_weight = weights.sum(axis=1)  # what subtracting the dark from every step does to (a, b, c)
     flat = sums.reshape(n, -1)
@@ -172,7 +184,7 @@ def normalise_by_reference(sample: FringeMaps, reference: FringeMaps, *, min_ref
     amplitude = np.zeros(mask.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(sample.visibility, reference.visibility, out=amplitude, where=mask)
-    phase = wrap_phase(np.subtract(sample.phase_rad, reference.phase_rad))
+    phase = _wrap_to_pi(np.subtract(sample.phase_rad, reference.phase_rad))
     phase[~mask] = 0.0
     return ObjectMaps(
         visibility=sample.visibility,
@@ -182,9 +194,9 @@ def normalise_by_reference(sample: FringeMaps, reference: FringeMaps, *, min_ref
     )
 
 
-def wrap_phase(phase_rad: np.ndarray) -> np.ndarray:
-    """Phase differences of two wrapped phases, (-2 pi, 2 pi), wrapped to [-pi, pi] in place (as
-    arg exp(i phase), without the complex numbers)."""
+def _wrap_to_pi(phase_rad: np.ndarray) -> np.ndarray:
+    """Differences of two wrapped phases, (-2 pi, 2 pi), wrapped to [-pi, pi] in place (as arg exp(i
+    phase) would, without the complex numbers)."""
     phase_rad[phase_rad > np.pi] -= 2 * np.pi
     phase_rad[phase_rad < -np.pi] += 2 * np.pi
     return phase_rad

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.pipeline.accumulate import mean_frame
-from app.pipeline.demodulate import FringeMaps, demodulate_sums, normalise_by_reference
+from app.pipeline.demodulate import FringeMaps, demodulate_sums, normalise_by_reference, step_means
 from app.pipeline.masks import hot_pixel_mask, unwrap_in_mask
 from app.pipeline.uncertainty import object_sigmas, sigma_maps
 
@@ -25,14 +25,8 @@ class RunSums:
     saturated: np.ndarray | None = None  # (h, w) bool: any frame at the ADC maximum
 
     def step_means(self, dark_adu: np.ndarray | float = 0.0, *, out: np.ndarray | None = None) -> np.ndarray:
-        """(N, h, w) float64 mean frame of each step minus dark; into ``out`` if given (memory reused
-        is memory the kernel need not clear again: 64 MiB per megapixel-run of 8 steps)."""
-        counts = np.asarray(self.counts, np.float64)
-        if np.any(counts <= 0):
-            raise ValueError(f"steps {np.flatnonzero(counts <= 0).tolist()} have no frames")
-        means = np.divide(self.sums, counts[:, None, None], out=out)  # in place from here: one float64 array
-        means -= dark_adu
-        return means
+        """(N, h, w) float64 mean frame of each step minus dark (app.pipeline.demodulate.step_means)."""
+        return step_means(self.sums, self.counts, dark_adu, out=out)
 
 
 @dataclass(frozen=True)

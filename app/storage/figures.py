@@ -3,8 +3,8 @@
 Each map gets a title (the run's, plus the map's name), a colour bar labelled with the unit, a range
 suited to what it is (visibility 0..1, phase -pi..pi on the cyclic 'twilight' map, others between
 robust percentiles), masked pixels in grey (phase also where the amplitude is below a tenth of its
-range: noise), and a scale bar in um on the sample when the object-plane
-pixel size is known (a note says so when it is not). The complex view shows hue = phase and
+range: noise), and a scale bar in um on the sample when the object-plane pixel size is known (a note
+says so when it is not). The complex view shows hue = phase and
 brightness = amplitude with a colour-wheel legend. One overview page holds every panel; each map also
 gets its own figure. No pyplot: figures are plain ``Figure`` objects, so nothing global is touched
 and they can be built in any thread or process. Each figure shows the maps block-averaged to about
@@ -90,10 +90,11 @@ class FigureSet:
     Each panel is drawn once, as its own figure (title, colour bar with unit, scale bar). Everything
     that does not depend on the data can be laid out beforehand (``prepare(shape)``: axes, colour
     bars, labels, scale bars, the page's title) and rendered without the data-dependent artists, so
-    that once the maps arrive only those are drawn over that background (app.storage.figure_blit). The overview page is the per-map figures, rendered, tiled three
-    to a row below one run title (``figimage``, pixel for pixel; in PDF/SVG the tiles are images at
-    ``MAP_DPI``): the page shows exactly what the per-map figures show, at the cost of one more image,
-    not of drawing every panel twice; its PNG is composed from the tiles directly.
+    that once the maps arrive only those are drawn over that background (app.storage.figure_blit).
+    The overview page is the per-map figures, rendered, tiled three to a row below one run title
+    (``figimage``, pixel for pixel; in PDF/SVG the tiles are images at ``MAP_DPI``): the page shows
+    exactly what the per-map figures show, at the cost of one more image, not of drawing every panel
+    twice; its PNG is composed from the tiles directly.
     ``per_map``: True for every panel's own file, False for none, or the names.
     The panels can be shared between processes: ``draws`` names the panels drawn here (default all);
     the others' tiles come from elsewhere (``add_tiles``). ``compose_overview=False``: another set
