@@ -37,7 +37,7 @@ class AlignmentPanel(QtWidgets.QWidget):
         self.fit: CoherenceFit | None = None
         self.fit_error: str | None = None
         self._seq = 0
-        self._fitted_points = -1
+        self._fitted = None  # (points, ended) of the last fit: the scan's end refits even with no new point
         self._msg_seq = 0
         self.span = self._spin(1.0, 1000.0, 50.0, " um", "delay range scanned, centred on the stage's position")
         self.points = QtWidgets.QSpinBox()
@@ -140,7 +140,7 @@ class AlignmentPanel(QtWidgets.QWidget):
             return
         self.notice.setText(note or "")
         self.scan = AlignmentScan(self.model.roi)
-        self.fit, self.fit_error, self._seq, self._fitted_points = None, None, 0, -1
+        self.fit, self.fit_error, self._seq, self._fitted = None, None, 0, None
         self._msg_seq = self.model.messages_after(0)[-1].seq if self.model.messages_after(0) else 0
         self.points_item.setData([], [])
         self.fit_item.setData([], [])
@@ -214,8 +214,8 @@ class AlignmentPanel(QtWidgets.QWidget):
         z = np.array([p.delay_um for p in state.points])
         v = np.array([p.visibility for p in state.points])
         self.points_item.setData(z, v)
-        if len(state.points) != self._fitted_points:
-            self._fitted_points = len(state.points)
+        if (len(state.points), state.ended) != self._fitted:  # the end may come after the last point was shown
+            self._fitted = (len(state.points), state.ended)
             self._refit(z, v, final=state.ended)
         done = f"{len(state.points)} / {state.planned} delays"
         if not state.ended:

@@ -140,6 +140,20 @@ def test_a_scan_that_misses_the_envelope_says_so_and_offers_no_move(make_window,
     assert not panel.zpd_line.isVisible()
 
 
+def test_a_scan_whose_end_comes_after_its_last_point_was_shown_still_says_no_zpd(make_window):
+    """The panel may see the last point while the scan runs and the end a refresh later, with no new
+    point: the end still gets its final fit and its verdict."""
+    from app.gui.alignment_scan import ScanPoint, ScanState
+
+    panel = make_window(realtime=False).panels["alignment"].widget()
+    rng = np.random.default_rng(1)
+    points = tuple(ScanPoint(index=k, delay_um=75.0 + 2 * k, visibility=0.01 + 0.002 * rng.random()) for k in range(11))
+    panel._show(ScanState(points, planned=11))  # noise floor only: no envelope to fit
+    assert panel.result.text() == ""  # not final yet: no verdict
+    panel._show(ScanState(points, planned=11, ended=True, outcome="complete"))
+    assert panel.result.text().startswith("no ZPD:") and panel.fit is None
+
+
 def test_scan_and_move_to_zpd_make_no_device_call_on_the_gui_thread(make_window, qtbot, recorder):
     window = make_window(realtime=False)
     panel = _scan(window, qtbot, span_um=60.0, points=16)

@@ -117,9 +117,12 @@ def test_the_duration_estimate_is_shown_before_start_and_matches_the_run(make_wi
     panel.sequence.setCurrentText("phase-stepping")
     _fill(panel.form, frames_per_step="3", dark_frames="4")
     panel.request_estimate()
-    wait_until(qtbot, lambda: panel.estimate.text().startswith("duration: about "), what="the estimate")
+    frames = 4 + 2 * 4 * 3  # dark frames, then reference and sample: 4 steps x 3 frames each
+    # the label may still show the estimate of the form before it was filled: wait for this one's
+    wait_until(qtbot, lambda: panel.estimate.text().startswith("duration: about ")
+               and f"({frames} frames)" in panel.estimate.text(), what="the estimate of the filled form")
     estimate = model.estimate().value
-    assert f"{estimate.frames} frames" in panel.estimate.text() and estimate.frames == 4 + 2 * 4 * 3
+    assert estimate.frames == frames
     assert "frame period" in panel.estimate.toolTip()
     world = model.bench.world
     t0 = world.clock_s
