@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from app.storage import figure_worker, job_pipe
-from app.storage.png import png_bytes, write_png
+from app.storage.png import png_bytes
 
 UNITS = {"visibility": "1", "amplitude": "1", "phase": "rad", "phase_unwrapped": "rad"}
 
@@ -58,10 +58,10 @@ def test_an_input_ending_inside_a_frame_is_an_error_not_a_short_job():
 
 # -- PNG -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("channels, mode", [(3, "RGB"), (4, "RGBA")])
-def test_png_files_decode_to_the_pixels_written(tmp_path, channels, mode):
+def test_png_files_decode_to_the_pixels_written(channels, mode):
     pixels = np.random.default_rng(0).integers(0, 256, (37, 53, channels), dtype=np.uint8)
-    path = write_png(tmp_path / "x.png", pixels, dpi=110, text={"Software": "qiup"})
-    with Image.open(path) as image:
+    data = png_bytes(pixels, dpi=110, text={"Software": "qiup"})
+    with Image.open(io.BytesIO(data)) as image:
         assert image.mode == mode and image.size == (53, 37)
         assert image.info["Software"] == "qiup" and image.info["dpi"] == pytest.approx((110, 110), abs=0.01)
         np.testing.assert_array_equal(np.asarray(image), pixels)

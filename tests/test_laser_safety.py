@@ -90,7 +90,7 @@ def test_laser_off_after_an_exception_inside_the_run(tmp_path, captured_benches,
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT],
                          ids=["ctrl-c", "sigterm", "sighup-terminal-closed", "sigquit"])
-def test_laser_off_after_ctrl_c_or_sigterm(tmp_path, captured_benches, monkeypatch, capsys, signum):
+def test_laser_off_after_ctrl_c_or_sigterm(tmp_path, captured_benches, monkeypatch, capsys, signum, ctrl_c_raises):
     fail_after(monkeypatch, 12, lambda: os.kill(os.getpid(), signum))
     assert run(tmp_path) == 130
     (bench,) = captured_benches
@@ -145,7 +145,8 @@ def laser_that_will_not_switch_off(monkeypatch):
 
 
 def test_ctrl_c_never_claims_the_laser_is_off_when_it_did_not_confirm(tmp_path, captured_benches, monkeypatch,
-                                                                    capsys, laser_that_will_not_switch_off):
+                                                                    capsys, laser_that_will_not_switch_off,
+                                                                    ctrl_c_raises):
     fail_after(monkeypatch, 12, lambda: os.kill(os.getpid(), signal.SIGINT))
     assert run(tmp_path) == 130
     err = capsys.readouterr().err

@@ -10,6 +10,7 @@ from app.gui.alignment_panel import AlignmentPanel
 from app.gui.ao_panel import AoPanel
 from app.gui.bench_model import BenchModel
 from app.gui.device_panels import CameraPanel, LaserPanel, StagePanel
+from app.gui.dock_layout import first_size, hide_stray_tab_bars
 from app.gui.live_view import LiveView
 from app.gui.maps_view import MapsView
 from app.gui.results_view import ResultsView
@@ -71,8 +72,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabifyDockWidget(self.panels["laser"], self.panels["slm"])
         self.tabifyDockWidget(self.panels["slm"], self.panels["runs"])
         self.tabifyDockWidget(self.panels["maps"], self.panels["results"])
-        self.tabifyDockWidget(self.panels["maps"], self.panels["alignment"])
-        self.tabifyDockWidget(self.panels["maps"], self.panels["ao"])
+        self.tabifyDockWidget(self.panels["results"], self.panels["alignment"])
+        self.tabifyDockWidget(self.panels["alignment"], self.panels["ao"])
         self.panels["sequence"].raise_()
         self.panels["maps"].raise_()
         file_menu = self.menuBar().addMenu("&File")
@@ -95,11 +96,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------------------ building
     def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
+        """A dock holding ``widget`` in a scroll area: the panel fills the dock when there is room and
+        scrolls when there is not, so the window fits a laptop screen (``panel(name)`` gives it back)."""
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
-        dock.setWidget(widget)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         self.addDockWidget(area, dock)
         return dock
+
+    def panel(self, name: str) -> QtWidgets.QWidget:
+        """The panel shown in dock ``name`` (a key of ``panels``)."""
+        return self.panels[name].widget().widget()
 
     def _build_toolbar(self) -> None:
         bar = QtWidgets.QToolBar("Safety")
@@ -145,10 +156,13 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             if s.geometry_hex:
                 self.restoreGeometry(QtCore.QByteArray.fromHex(s.geometry_hex.encode()))
-            else:
-                self.resize(1600, 1000)
+            else:  # first start: 1600 x 1000, or the screen's free area when smaller
+                self.resize(first_size(self))
                 self.resizeDocks([self.panels["sequence"], self.panels["maps"]], [360, 600],
                                  QtCore.Qt.Orientation.Horizontal)
+                stage = self.panel("phase_piezo")  # the bottom row: the stage panels whole, the camera's scrolls
+                self.resizeDocks([self.panels["phase_piezo"]], [stage.sizeHint().height() + 24],
+                                 QtCore.Qt.Orientation.Vertical)
             if s.state_hex:
                 self.restoreState(QtCore.QByteArray.fromHex(s.state_hex.encode()))
         except Exception as exc:  # noqa: BLE001 - a bad layout never blocks start-up
@@ -170,6 +184,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------------------ periodic
     def refresh(self) -> None:
+        hide_stray_tab_bars(self)  # Qt may leave one after any regrouping, the user's too
         model = self.model
         rb = model.readbacks()
         laser = rb.laser

@@ -82,11 +82,9 @@ def _checked_counts(counts) -> np.ndarray:
     return counts
 
 
-def step_means(sums: np.ndarray, counts: np.ndarray, dark_adu: np.ndarray | float = 0.0, *,
-               out: np.ndarray | None = None) -> np.ndarray:
-    """(N, h, w) float64 mean frame of each step minus dark, from the integer step sums; into ``out``
-    if given (memory reused is memory the kernel need not clear again)."""
-    means = np.divide(sums, _checked_counts(counts)[:, None, None], out=out)  # in place from here
+def step_means(sums: np.ndarray, counts: np.ndarray, dark_adu: np.ndarray | float = 0.0) -> np.ndarray:
+    """(N, h, w) float64 mean frame of each step minus dark, from the integer step sums."""
+    means = np.divide(sums, _checked_counts(counts)[:, None, None])  # in place from here
     means -= dark_adu
     return means
 

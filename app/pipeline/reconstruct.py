@@ -24,9 +24,9 @@ class RunSums:
     counts: np.ndarray
     saturated: np.ndarray | None = None  # (h, w) bool: any frame at the ADC maximum
 
-    def step_means(self, dark_adu: np.ndarray | float = 0.0, *, out: np.ndarray | None = None) -> np.ndarray:
+    def step_means(self, dark_adu: np.ndarray | float = 0.0) -> np.ndarray:
         """(N, h, w) float64 mean frame of each step minus dark (app.pipeline.demodulate.step_means)."""
-        return step_means(self.sums, self.counts, dark_adu, out=out)
+        return step_means(self.sums, self.counts, dark_adu)
 
 
 @dataclass(frozen=True)

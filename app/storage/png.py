@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
-
 import numpy as np
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -42,10 +40,3 @@ def png_bytes(pixels: np.ndarray, *, dpi: float | None = None, text: dict[str, s
     parts += [_chunk(b"IDAT", zlib.compress(rows, 1)), _chunk(b"IEND", b"")]
     return b"".join(parts)
 
-
-def write_png(path: Path, pixels: np.ndarray, *, dpi: float | None = None, text: dict[str, str] | None = None) -> Path:
-    """Write ``png_bytes(pixels, ...)`` to ``path``; returns the path."""
-    data = png_bytes(pixels, dpi=dpi, text=text)
-    with open(path, "wb") as f:
-        f.write(data)
-    return Path(path)

@@ -19,7 +19,7 @@ def camera():
     cam.close()
 
 
-def test_opening_the_camera_keeps_ctrl_c_working():
+def test_opening_the_camera_keeps_ctrl_c_working(ctrl_c_raises):
     """harvesters replaces the SIGINT handler with one that swallows Ctrl-C; the driver restores ours."""
     before = signal.getsignal(signal.SIGINT)
     cam = GenicamCamera(producer_path=viky_producer_path(), serial_number="0", pixel_format="Mono8")

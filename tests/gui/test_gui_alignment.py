@@ -29,7 +29,7 @@ def _move_delay(window, qtbot, position_um: float) -> None:
 
 
 def _scan(window, qtbot, *, span_um: float, points: int):
-    panel = window.panels["alignment"].widget()
+    panel = window.panel("alignment")
     panel.span.setValue(span_um)
     panel.points.setValue(points)
     wait_until(qtbot, panel.start.isEnabled, what="the Scan button")
@@ -145,7 +145,7 @@ def test_a_scan_whose_end_comes_after_its_last_point_was_shown_still_says_no_zpd
     point: the end still gets its final fit and its verdict."""
     from app.gui.alignment_scan import ScanPoint, ScanState
 
-    panel = make_window(realtime=False).panels["alignment"].widget()
+    panel = make_window(realtime=False).panel("alignment")
     rng = np.random.default_rng(1)
     points = tuple(ScanPoint(index=k, delay_um=75.0 + 2 * k, visibility=0.01 + 0.002 * rng.random()) for k in range(11))
     panel._show(ScanState(points, planned=11))  # noise floor only: no envelope to fit

@@ -29,7 +29,7 @@ def test_ao_run_from_the_panel_plots_the_files_metric_coefficients_and_before_af
         make_window, qtbot, tmp_path):
     config = small_config(tmp_path, sample="empty", **{"aberration_zernike_rad = {}": ABERRATION, **REALTIME})
     window = make_window(config)  # realtime (10 ms frames): the measurements arrive one by one
-    panel = window.panels["ao"].widget()
+    panel = window.panel("ao")
     panel.modes.setText("5, 6")
     panel.cycles.setValue(1)
     panel.roi.setValue(32)
@@ -80,7 +80,7 @@ def test_ao_run_from_the_panel_plots_the_files_metric_coefficients_and_before_af
 def test_bad_modes_are_refused_in_one_line_and_an_aborted_ao_run_shows_no_correction_with_the_laser_off(
         make_window, qtbot, tmp_path):
     window = make_window()  # realtime: the run is still going when Abort is pressed
-    panel = window.panels["ao"].widget()
+    panel = window.panel("ao")
     panel.modes.setText("5, six")
     wait_until(qtbot, panel.start.isEnabled, what="the Start AO button")
     qtbot.mouseClick(panel.start, QtCore.Qt.MouseButton.LeftButton)

@@ -23,7 +23,7 @@ def test_emission_indicator_follows_the_laser_readback_not_the_gui(make_window, 
 
 def test_emission_on_asks_for_confirmation_first(make_window, qtbot, monkeypatch):
     window = make_window(realtime=False)
-    panel = window.panels["laser"].widget()
+    panel = window.panel("laser")
     model = window.model
     answers = [QtWidgets.QMessageBox.StandardButton.No, QtWidgets.QMessageBox.StandardButton.Yes]
     asked = []

@@ -144,7 +144,7 @@ def _wrapped(phase_rad: np.ndarray) -> np.ndarray:
 
 def test_slm_panel_shows_a_correction_file_exactly_as_composed(make_window, qtbot, tmp_path, no_dialogs):
     window = make_window(realtime=False)
-    panel = window.panels["slm"].widget()
+    panel = window.panel("slm")
     slm = window.model.bench.slm
     shape = tuple(slm.shape)
     correction = Correction(noll_indices=(4, 5, 8), coefficients_rad_rms=(0.7, -0.4, 0.25),
@@ -181,7 +181,7 @@ def test_slm_panel_loads_a_lut_file_and_shows_its_hash(make_window, qtbot, tmp_p
     from app.wavefront.lut_fit import fit_lut, write_lut_file
 
     window = make_window(realtime=False)
-    panel = window.panels["slm"].widget()
+    panel = window.panel("slm")
     slm = window.model.bench.slm
     gray = np.arange(0, 256, 4)
     fit = fit_lut(gray, 2 * np.pi * gray / 212.0)  # a linear panel reaching 2 pi at gray 212
@@ -205,7 +205,7 @@ def test_slm_panel_loads_a_lut_file_and_shows_its_hash(make_window, qtbot, tmp_p
 # ------------------------------------------------------------------------------ camera
 def test_camera_frame_rate_readback_matches_the_simulated_frame_period(make_window, qtbot):
     window = make_window(realtime=False)
-    panel, model = window.panels["camera"].widget(), window.model
+    panel, model = window.panel("camera"), window.model
     period_s = 0.1 + 64 * 4.87e-6  # exposure + 64 rows x row time (the config's camera)
     model.start_run("phase-stepping", {"frames_per_step": 8, "dark_frames": 8, "reference": False})
     wait_until(qtbot, lambda: model.frame_rate.rates_hz()[0] is not None, what="frames")
@@ -218,9 +218,9 @@ def test_camera_frame_rate_readback_matches_the_simulated_frame_period(make_wind
 
 def test_every_device_panel_greys_out_what_its_capability_record_lacks(make_window, qtbot):
     window = make_window(realtime=False)
-    camera = window.panels["camera"].widget()
-    piezo = window.panels["phase_piezo"].widget()
-    delay = window.panels["delay_stage"].widget()
+    camera = window.panel("camera")
+    piezo = window.panel("phase_piezo")
+    delay = window.panel("delay_stage")
     wait_until(qtbot, lambda: camera.trigger.count() == 2 and camera.binning.count() == 3, what="capabilities")
     caps = window.model._capabilities
     assert [camera.trigger.itemText(i) for i in range(2)] == list(caps["camera"].trigger_modes)

@@ -84,7 +84,7 @@ def test_no_device_call_on_the_gui_thread_during_a_run_with_every_panel_open(mak
     window.panels["laser"].raise_()
     _start(window, qtbot, frames_per_step="20")
     # use the panels during the run: a jog (refused, naming the run), a colormap, the ROI, the laser tab
-    piezo = window.panels["phase_piezo"].widget()
+    piezo = window.panel("phase_piezo")
     qtbot.mouseClick(piezo.plus, QtCore.Qt.MouseButton.LeftButton)
     window.live.cmap.setCurrentText("viridis")
     window.live.roi.setPos((5, 5))
