@@ -27,6 +27,9 @@ def fit_text(fit: CoherenceFit) -> str:
             f"    ({fit.n_points} delays)")
 
 
+VISIBILITY_AXIS_MIN_TOP = 0.05  # the visibility axis shows at least 0 ... 0.05
+
+
 class AlignmentPanel(QtWidgets.QWidget):
     """Span / points / frames per step, Scan, Abort, Move to ZPD, and the live visibility-versus-delay plot."""
 
@@ -35,7 +38,6 @@ class AlignmentPanel(QtWidgets.QWidget):
         self.model = model
         self.scan: AlignmentScan | None = None
         self.fit: CoherenceFit | None = None
-        self.fit_error: str | None = None
         self._seq = 0
         self._fitted = None  # (points, ended) of the last fit: the scan's end refits even with no new point
         self._msg_seq = 0
@@ -140,7 +142,7 @@ class AlignmentPanel(QtWidgets.QWidget):
             return
         self.notice.setText(note or "")
         self.scan = AlignmentScan(self.model.roi)
-        self.fit, self.fit_error, self._seq, self._fitted = None, None, 0, None
+        self.fit, self._seq, self._fitted = None, 0, None
         self._msg_seq = self.model.messages_after(0)[-1].seq if self.model.messages_after(0) else 0
         self.points_item.setData([], [])
         self.fit_item.setData([], [])
@@ -214,6 +216,8 @@ class AlignmentPanel(QtWidgets.QWidget):
         z = np.array([p.delay_um for p in state.points])
         v = np.array([p.visibility for p in state.points])
         self.points_item.setData(z, v)
+        if len(v):  # from zero: a noise floor shows as flat, not magnified into a false envelope
+            self.plot.setYRange(0.0, max(VISIBILITY_AXIS_MIN_TOP, 1.08 * float(np.nanmax(v))), padding=0)
         if (len(state.points), state.ended) != self._fitted:  # the end may come after the last point was shown
             self._fitted = (len(state.points), state.ended)
             self._refit(z, v, final=state.ended)
@@ -224,21 +228,18 @@ class AlignmentPanel(QtWidgets.QWidget):
             self.status.setText("the scan did not start (see the message below)")
         else:
             self.status.setText(f"scan {state.outcome}: {done}" + (f" ({state.error})" if state.error else ""))
-        if state.ended and self.fit_error and state.outcome is not None:
-            self.notice.setText(f"fit: {self.fit_error}")
 
     def _refit(self, z: np.ndarray, v: np.ndarray, *, final: bool) -> None:
         try:
             fit = fit_coherence_envelope(z, v)
         except CoherenceFitError as exc:
-            self.fit_error = str(exc)
             if final:
                 self.fit = None
                 self.fit_item.setData([], [])
                 self.zpd_line.setVisible(False)
                 self.result.setText("no ZPD: " + str(exc))
             return
-        self.fit, self.fit_error = fit, None
+        self.fit = fit
         grid = np.linspace(z.min(), z.max(), 400)
         self.fit_item.setData(grid, fit.model(grid))
         self.zpd_line.setValue(fit.zpd_um)
