@@ -15,6 +15,7 @@ from pathlib import Path
 from app.config import ConfigError, LoadedConfig
 from app.config.loader import read_text_file
 from app.config.schema import CalibrationConfig, renamed_key_message
+from app.storage.atomic import replacing
 
 FILE_KEYS = ("piezo_travel_per_2pi", "piezo_start", "zero_path_delay_um")
 KEY_NOTES = {"piezo_travel_per_2pi": "phase-piezo travel for one fringe, in the piezo's unit (V or um)",
@@ -81,6 +82,5 @@ def write_calibration_file(path: Path, *, source: str, **values: float) -> None:
             lines += [f"# {KEY_NOTES[key]}", f"{key} = {float(merged[key])!r}"]
     lines += [f"measured = {toml_string(time.strftime('%Y-%m-%dT%H:%M:%S%z'))}", f"source = {toml_string(source)}", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        tmp.write_text("\n".join(lines), encoding="utf-8")

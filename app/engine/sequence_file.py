@@ -8,7 +8,6 @@ loads one. Both read through :func:`read_sequence_file`, so a file is checked by
 from __future__ import annotations
 
 import math
-import os
 import tomllib
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel
 
 from app.engine.calibration import toml_string
 from app.engine.params import ParameterError, validate_params
+from app.storage.atomic import replacing
 
 
 def read_sequence_file(path: Path) -> list[tuple[str, dict]]:
@@ -78,7 +78,6 @@ def sequence_file_text(items: list[tuple[str, BaseModel]]) -> str:
 def write_sequence_file(path: Path, items: list[tuple[str, BaseModel]]) -> Path:
     """Write atomically (temp file + rename); OSError as raised."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(sequence_file_text(items), encoding="utf-8")
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        tmp.write_text(sequence_file_text(items), encoding="utf-8")
     return path

@@ -7,9 +7,10 @@ older file gives defaults plus a warning line for the status bar, never an error
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from app.storage.atomic import replacing
 
 SETTINGS_VERSION = 1
 
@@ -70,9 +71,8 @@ def save_settings(path: Path, settings: GuiSettings) -> str | None:
     """Write atomically (temp file + rename); the error text, or None."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(settings.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            tmp.write_text(settings.to_json(), encoding="utf-8")
     except OSError as exc:
         return f"could not save GUI settings to {path}: {exc.strerror or exc}"
     return None

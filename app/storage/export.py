@@ -9,13 +9,13 @@ before the first is written; each file is written whole or not at all (a tempora
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from app.storage.atomic import replacing
 
 MICRON = "µm"  # OME's spelling of the micrometre (Bio-Formats and napari read this unit)
 SUFFIX = ".ome.tif"
@@ -144,15 +144,8 @@ def write_ome_tiff(path: Path, m: MapToExport, *, source: str) -> Written:
     extra["bigtiff"] = nbytes > 2**32 - 2**26  # classic TIFF ends at 4 GiB
     if m.pixel_size_um is not None:  # plain TIFF readers (ImageJ without Bio-Formats): pixels per cm
         extra.update(resolution=(1e4 / m.pixel_size_um, 1e4 / m.pixel_size_um), resolutionunit="CENTIMETER")
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(Path(path)) as tmp:
         tifffile.imwrite(tmp, data, ome=True, photometric="minisblack", metadata=meta, **extra)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
     return Written(path, tuple(warnings))
 
 

@@ -10,9 +10,6 @@ pixel size (um; NaN when unknown) is the root attribute ``object_pixel_size_um``
 
 from __future__ import annotations
 
-import contextlib
-import os
-
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +17,10 @@ import h5py
 import numpy as np
 
 from app.pipeline.reconstruct import Reconstruction
+from app.storage.atomic import replacing
 from app.storage.creation import software_version
 from app.storage.layout import PIXEL_SIZE_ATTR, PIXEL_SIZE_ROOT_ATTR, RESULT_UNITS, pixel_size_attr  # noqa: F401
+
 
 def result_maps(recon: Reconstruction) -> dict[str, np.ndarray]:
     """The maps to store, by dataset name, as computed (float maps stored as float32, bool masks)."""
@@ -57,21 +56,14 @@ def write_results(path: Path, recon: Reconstruction, *, attrs: dict[str, Any],
     pixel_um = pixel_size_attr(pixel_size_um)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # complete or absent: replaced in one step
-    try:
-        with h5py.File(tmp, "x") as h5:
-            h5.attrs["status"] = "complete"
-            h5.attrs["software_version"] = software_version()
-            for key, value in attrs.items():
-                h5.attrs[key] = value
-            h5.attrs[PIXEL_SIZE_ROOT_ATTR] = pixel_um
-            for name, data in result_maps(recon).items():  # HDF5 converts to float32 as it writes:
-                dset = h5.create_dataset(f"results/{name}", data=data, dtype=stored_dtype(name))  # no copies
-                dset.attrs["unit"] = RESULT_UNITS.get(name, "bool")
-                dset.attrs[PIXEL_SIZE_ATTR] = pixel_um
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with replacing(path) as tmp, h5py.File(tmp, "x") as h5:  # complete or absent, also after a power cut
+        h5.attrs["status"] = "complete"
+        h5.attrs["software_version"] = software_version()
+        for key, value in attrs.items():
+            h5.attrs[key] = value
+        h5.attrs[PIXEL_SIZE_ROOT_ATTR] = pixel_um
+        for name, data in result_maps(recon).items():  # HDF5 converts to float32 as it writes:
+            dset = h5.create_dataset(f"results/{name}", data=data, dtype=stored_dtype(name))  # no copies
+            dset.attrs["unit"] = RESULT_UNITS.get(name, "bool")
+            dset.attrs[PIXEL_SIZE_ATTR] = pixel_um
     return path

@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 
 from app.storage import layout as L
+from app.storage.atomic import sync_directory
 from app.storage.creation import (RunWriteError, StageSlots, reopen_for_writing, reserved_by_us, stage_slots,
                                   write_layout)
 from app.storage.reader import RunFileError, read_commit_state, read_run_file
@@ -283,9 +284,12 @@ class RunWriter:
             status, reason = "failed", reason or self._broken
         if not self._detached:
             try:
+                self._h5.flush()
+                self._sync()  # what the file holds reaches the disk before a status says it is there
                 self._ds("failure")[()] = np.bytes_(_fixed_bytes(reason or "", 512))
                 self._ds("status")[()] = np.bytes_(status)
                 self._h5.flush()
+                self._sync()  # and the status too: a power cut after the run keeps it
             except Exception as exc:  # noqa: BLE001 - no room even for that: write the status in place
                 self._broken = self._broken or write_error_message(exc, self.path, "finishing")
                 self._detach(status, reason or self._broken)
@@ -315,6 +319,11 @@ class RunWriter:
         if dset is None:
             dset = self._datasets[name] = self._h5[name]
         return dset
+
+    def _sync(self) -> None:
+        """fsync of the file (HDF5 flushes to the operating system only) and of its directory's entry."""
+        os.fsync(self._h5.id.get_vfd_handle())
+        sync_directory(self.path.parent)
 
     def _close(self) -> None:
         self._datasets.clear()

@@ -117,7 +117,7 @@ def test_abort_mid_scan_leaves_the_laser_off_and_the_file_aborted(make_window, q
     wait_until(qtbot, lambda: len(panel.scan.state.get().value.points) >= 3, timeout_s=60,
                what="three scanned delays")
     wait_until(qtbot, lambda: model.readbacks().laser.emission is True, what="emission on during the scan")
-    assert panel.abort.isEnabled()
+    wait_until(qtbot, panel.abort.isEnabled, what="the Abort button")
     qtbot.mouseClick(panel.abort, QtCore.Qt.MouseButton.LeftButton)
     wait_until(qtbot, lambda: panel.scan.state.get().value.ended, what="the scan's end after Abort")
     state = panel.scan.state.get().value
@@ -134,7 +134,8 @@ def test_a_scan_that_misses_the_envelope_says_so_and_offers_no_move(make_window,
     _move_delay(window, qtbot, 85.0)  # the arms match at 41.3 um: 75 ... 95 um sees only the noise floor
     panel = _scan(window, qtbot, span_um=20.0, points=11)
     wait_until(qtbot, lambda: "scan complete" in panel.status.text(), timeout_s=120, what="the scan's end")
-    assert panel.fit is None and not panel.move.isEnabled()
+    assert panel.fit is None
+    wait_until(qtbot, lambda: not panel.move.isEnabled(), what="Move to ZPD greyed out")  # at the next refresh
     assert panel.result.text().startswith("no ZPD:")
     assert "widen the span" in panel.result.text() and "widen the span" not in panel.notice.text()  # said once
     assert not panel.zpd_line.isVisible()

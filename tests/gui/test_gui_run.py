@@ -28,7 +28,8 @@ def test_phase_stepping_run_through_the_gui_start_pause_resume_finish(make_windo
     model = window.model
     wait_until(qtbot, lambda: model.run_status().state == "running" and model.run_status().frames_done > 5,
                what="the run to take frames")
-    assert not panel.start.isEnabled() and panel.pause.isEnabled()
+    # the panel follows the model at its next refresh
+    wait_until(qtbot, lambda: not panel.start.isEnabled() and panel.pause.isEnabled(), what="Pause, not Start")
     qtbot.mouseClick(panel.pause, QtCore.Qt.MouseButton.LeftButton)
     wait_until(qtbot, lambda: model.run_status().state == "paused", what="the run to pause")
     frozen = model.run_status().frames_done
