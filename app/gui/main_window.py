@@ -11,6 +11,7 @@ from app.gui.ao_panel import AoPanel
 from app.gui.bench_model import BenchModel
 from app.gui.device_panels import CameraPanel, LaserPanel, StagePanel
 from app.gui.dock_layout import first_size, hide_stray_tab_bars
+from app.gui.gui_thread_gc import GuiThreadGarbageCollector
 from app.gui.live_view import LiveView
 from app.gui.maps_view import MapsView
 from app.gui.results_view import ResultsView
@@ -39,6 +40,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings_warning = warning
         self.settings.last_config = str(config_path)
         self.setWindowTitle(f"qiup - {config_path}")
+        self.garbage = GuiThreadGarbageCollector()  # before any worker thread allocates
         self.model = BenchModel(config_path, runs_dir)
         self.model.open()
         self._closing_done = False
@@ -256,5 +258,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.files.close()
         if problem:
             print(f"qiup: {problem}")
+        self.garbage.stop()  # every worker thread has ended
         self._closing_done = True
         event.accept()

@@ -41,6 +41,7 @@ def make_window(qtbot, tmp_path):
         config = config or gui_config(tmp_path, realtime=realtime)
         window = MainWindow(config, runs_dir=tmp_path / "runs", settings_path=settings_path or tmp_path / "gui.json")
         windows.append(window)
+        window.resize(1600, 1000)  # a bench monitor (the offscreen screen is 800 x 800: panels would scroll)
         window.show()
         wait_until(qtbot, lambda: window.model.readbacks().laser is not None and window.model.readbacks().camera
                    is not None, what="the bench to open and the first readbacks")
