@@ -86,3 +86,19 @@ def test_a_run_file_is_synced_while_it_says_running_and_again_once_it_says_compl
     sums = np.arange(3 * 4 * 5, dtype=np.int64).reshape(3, 4, 5)
     write_run_file(Path(path), {"sample": RunSums(sums, np.ones(3, np.int64))}, config_text="")
     assert statuses == ["running", "complete"]
+
+
+def test_a_run_file_whose_data_cannot_be_synced_ends_failed_not_complete(tmp_path, monkeypatch):
+    import errno
+
+    from app.storage import RunWriteError, read_run_file
+
+    def fsync(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(runfile.os, "fsync", fsync)
+    sums = np.arange(3 * 4 * 5, dtype=np.int64).reshape(3, 4, 5)
+    with pytest.raises(RunWriteError):
+        write_run_file(tmp_path / "run.h5", {"sample": RunSums(sums, np.ones(3, np.int64))}, config_text="")
+    run = read_run_file(tmp_path / "run.h5")
+    assert run.status == "failed" and "Input/output error" in run.failure

@@ -286,6 +286,10 @@ class RunWriter:
             try:
                 self._h5.flush()
                 self._sync()  # what the file holds reaches the disk before a status says it is there
+            except Exception as exc:  # noqa: BLE001 - the data may not be on the disk: not complete
+                self._broken = self._broken or write_error_message(exc, self.path, "syncing to the disk")
+                status, reason = "failed", reason or self._broken
+            try:
                 self._ds("failure")[()] = np.bytes_(_fixed_bytes(reason or "", 512))
                 self._ds("status")[()] = np.bytes_(status)
                 self._h5.flush()
