@@ -1,6 +1,9 @@
-"""Shared pytest set-up: headless Qt and the opt-in real-bench option."""
+"""Shared pytest set-up: headless Qt, the opt-in real-bench option, and Ctrl-C as a terminal gives it."""
 
 import os
+import signal
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -12,11 +15,6 @@ def pytest_addoption(parser):
         default=None,
         help="path to a bench TOML with real devices; enables the hardware tests (skipped otherwise)",
     )
-
-
-import signal  # noqa: E402
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 
 def sync_file(path: Path) -> None:
-    """What ``path`` holds reaches the disk (fsync)."""
-    fd = os.open(path, os.O_RDONLY)
+    """What ``path`` holds reaches the disk (fsync; opened for writing, which Windows' fsync needs)."""
+    fd = os.open(path, os.O_RDWR)
     try:
         os.fsync(fd)
     finally:
