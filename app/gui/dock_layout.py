@@ -9,9 +9,10 @@ def stray_tab_bars(window: QtWidgets.QMainWindow) -> list[QtWidgets.QTabBar]:
     """Visible dock tab bars that no dock group uses: Qt 6 leaves the tab bar of a group it has
     regrouped (or restored) shown at its old place, with stale tabs painted over the panels. A
     group's real tab bar runs along its raised dock (same x and width)."""
-    spans = {(d.x(), d.width()) for d in window.findChildren(QtWidgets.QDockWidget)
+    direct = QtCore.Qt.FindChildOption.FindDirectChildrenOnly  # docks and their tab bars: no deep search
+    spans = {(d.x(), d.width()) for d in window.findChildren(QtWidgets.QDockWidget, options=direct)
              if d.isVisible() and not d.isFloating()}
-    bars = window.findChildren(QtWidgets.QTabBar, options=QtCore.Qt.FindChildOption.FindDirectChildrenOnly)
+    bars = window.findChildren(QtWidgets.QTabBar, options=direct)
     return [bar for bar in bars if bar.isVisible() and (bar.x(), bar.width()) not in spans]
 
 
