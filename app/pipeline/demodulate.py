@@ -61,14 +61,19 @@ def linear_weights(theta: np.ndarray) -> np.ndarray | None:
     return np.linalg.pinv(design)
 
 
+def _stack_weights(stack: np.ndarray, step_phases_rad, what: str):
+    """(N, (h, w), step phases, linear weights or None) of an (N, h, w) stack of steps."""
+    if stack.ndim != 3:
+        raise ValueError(f"{what} must be (N, h, w), got shape {stack.shape}")
+    n, shape = stack.shape[0], stack.shape[1:]
+    theta = _checked_phases(n, step_phases_rad, shape)
+    return n, shape, theta, linear_weights(theta)
+
+
 def fringe_coefficients(step_means: np.ndarray, step_phases_rad: np.ndarray | None = None):
     """(a, b, c) of a + b cos(theta) + c sin(theta) per pixel: closed form or least squares."""
     step_means = np.asarray(step_means, dtype=np.float64)
-    if step_means.ndim != 3:
-        raise ValueError(f"step means must be (N, h, w), got shape {step_means.shape}")
-    n, shape = step_means.shape[0], step_means.shape[1:]
-    theta = _checked_phases(n, step_phases_rad, shape)
-    weights = linear_weights(theta)
+    n, shape, theta, weights = _stack_weights(step_means, step_phases_rad, "step means")
     if weights is None:
         return _per_pixel_least_squares(step_means, theta)
     coef = weights @ step_means.reshape(n, -1)  # one pass over the steps for all three
@@ -102,11 +107,7 @@ def demodulate_sums(sums: np.ndarray, counts: np.ndarray, dark_adu: np.ndarray |
     phases take the general way (``demodulate`` of the full step means)."""
     sums = np.asarray(sums)
     counts = _checked_counts(counts)
-    if sums.ndim != 3:
-        raise ValueError(f"step sums must be (N, h, w), got shape {sums.shape}")
-    n, shape = sums.shape[0], sums.shape[1:]
-    theta = _checked_phases(n, step_phases_rad, shape)
-    weights = linear_weights(theta)
+    n, shape, theta, weights = _stack_weights(sums, step_phases_rad, "step sums")
     if weights is None:
         return demodulate(step_means(sums, counts, dark_adu), theta)
     per_count = weights / counts[None, :]
