@@ -115,11 +115,21 @@ class SimulatedBench:
 
     # -- time -----------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
-        """Let simulated time pass (and wall-clock time too when ``realtime``)."""
+        """Let simulated time pass (and wall-clock time too when ``realtime``); call it without ``lock`` held."""
+        with self.lock:
+            self.advance_clock(seconds)
+        self.pass_wall_time(seconds)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Simulated time passes (call it under ``lock``); the wall clock is the caller's, see pass_wall_time."""
         if seconds > 0:
             self.clock_s += seconds
-            if self.sim.realtime:
-                time.sleep(seconds)
+
+    def pass_wall_time(self, seconds: float) -> None:
+        """With ``realtime``, sleep ``seconds``: always after releasing ``lock``, so that readbacks, moves and
+        emulators are never held up by an exposure (a held lock starved them under load)."""
+        if seconds > 0 and self.sim.realtime:
+            time.sleep(seconds)
 
     def record_move(self, state_field: str, from_value: float, to_value: float, start_s: float, end_s: float) -> None:
         """A stage travels linearly from ``from_value`` to ``to_value`` over [start_s, end_s] (simulated time);

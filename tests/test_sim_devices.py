@@ -1,7 +1,12 @@
 """Simulated devices: camera timing/ROI/binning/trigger, piezo hysteresis, stages, SLM LUT, laser, faults."""
 
+import threading
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+
+import sim_backends.world as world_module
 
 from app.config import parse_config_text
 from app.bench_factory import open_bench
@@ -35,6 +40,35 @@ def test_camera_roi_binning_and_software_trigger():
         cam.read_frame(timeout_s=0.5)
     cam.software_trigger()
     assert cam.read_frame().data.shape == (128, 128)
+
+
+def test_realtime_exposure_leaves_the_world_free_for_other_devices(monkeypatch):
+    """While a realtime frame's wall-clock time passes, another thread can take the world's lock (a stage
+    readback, a move, an emulator): an exposure slept holding it, and under load that starved the
+    readback poller and with it the GUI's jog for the whole run."""
+    bench = quick_bench(roi=(992, 992, 64, 64), realtime=True, camera={"exposure_s": 0.05})
+    world = bench.world
+    slept_s, lock_was_free = [], []
+
+    def take_and_release():
+        if world.lock.acquire(timeout=1.0):
+            world.lock.release()
+            lock_was_free[-1] = True
+
+    def sleep(seconds):  # the world's time.sleep: another thread tries the lock meanwhile
+        slept_s.append(seconds)
+        lock_was_free.append(False)
+        other = threading.Thread(target=take_and_release)
+        other.start()
+        other.join()
+
+    monkeypatch.setattr(world_module, "time", SimpleNamespace(sleep=sleep))
+    frames = [bench.camera.read_frame() for _ in range(2)]
+    period_s = 0.05 + 64 * 4.87e-6
+    assert slept_s == pytest.approx([period_s, period_s])  # the wall clock still passes, a frame period each
+    assert lock_was_free == [True, True]
+    assert frames[1].timestamp_s - frames[0].timestamp_s == pytest.approx(period_s)
+    assert bench.phase_piezo.read_state().position == 0.0  # and the world's state is intact
 
 
 def test_piezo_hysteresis_and_nonlinearity_change_the_displacement():

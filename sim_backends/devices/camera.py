@@ -114,10 +114,12 @@ class SimCamera(SimDeviceMixin, Camera):
                 self.world.advance(timeout_s)
                 raise DeviceTimeout(f"no software trigger within {timeout_s:g} s", device=self.name)
             self._pending_triggers -= 1
-        world, cfg = self.world, self.world.camera
+        world, cfg, period_s = self.world, self.world.camera, self.frame_period_s()
         with world.lock:
+            elapsed_s = period_s
             if self.faults.drops_frame(call):  # the frame is lost in transfer: time passes, its id is skipped
-                world.advance(self.frame_period_s())
+                elapsed_s += period_s
+                world.advance_clock(period_s)
                 world.next_frame_rng()
                 self._frame_id += 1
             slices = self._slices()
@@ -127,10 +129,12 @@ class SimCamera(SimDeviceMixin, Camera):
                                         full_well_e=cfg.full_well_e * self._binning**2, exact=self.exact_poisson)
             offset = cfg.offset_adu if world.offset_fpn_adu is None else cfg.offset_adu + world.offset_map_adu(slices, self._binning)
             adu = electrons_to_adu(electrons, gain_e_per_adu=cfg.gain_e_per_adu, offset_adu=offset)
-            world.advance(self.frame_period_s())
+            world.advance_clock(period_s)
             self._frame_id += 1
-            return Frame(adu, self._frame_id, world.clock_s,
-                         {"exposure_s": self._exposure_s, "binning": self._binning, "roi": self._roi})
+            frame = Frame(adu, self._frame_id, world.clock_s,
+                          {"exposure_s": self._exposure_s, "binning": self._binning, "roi": self._roi})
+        world.pass_wall_time(elapsed_s)  # outside the lock: the other devices stay free during the exposure
+        return frame
 
     def continue_frame_numbering(self, last_frame_id: int) -> None:
         super().continue_frame_numbering(last_frame_id)

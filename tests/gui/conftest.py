@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,12 @@ def gui_config(tmp_path: Path, *, realtime: bool = True) -> Path:
     return small_config(tmp_path, **(REALTIME if realtime else {}))
 
 
-def wait_until(qtbot, condition, timeout_s: float = 30.0, what: str = "condition") -> None:
+def wait_until(qtbot, condition, timeout_s: float = 30.0, what: str | Callable[[], str] = "condition") -> None:
+    """Process Qt events until ``condition()``; ``what`` (or its result, made only on a timeout) names it."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what() if callable(what) else what}")
         qtbot.wait(20)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 import threading
 import time
+import traceback
 
 import h5py
 import pytest
@@ -71,6 +73,15 @@ def _start(window, qtbot, frames_per_step="20"):
                what="the run to take frames")
 
 
+def _command_thread_report(model) -> str:
+    """Where the GUI's command thread is and the model's last messages (for a timeout's message)."""
+    frames = sys._current_frames()
+    stacks = ["".join(traceback.format_stack(frames[t.ident], limit=6)) for t in threading.enumerate()
+              if t.name == "qiup-gui-commands" and t.ident in frames]
+    texts = [f"{m.level}: {m.text}" for m in model.messages_after(0)][-8:]
+    return f"command thread: {stacks or 'not running'}; messages: {texts}"
+
+
 def _status(path):
     with h5py.File(path, "r") as h5:
         return file_status(h5)
@@ -85,10 +96,12 @@ def test_no_device_call_on_the_gui_thread_during_a_run_with_every_panel_open(mak
     _start(window, qtbot, frames_per_step="20")
     # use the panels during the run: a jog (refused, naming the run), a colormap, the ROI, the laser tab
     piezo = window.panel("phase_piezo")
-    qtbot.mouseClick(piezo.plus, QtCore.Qt.MouseButton.LeftButton)
+    wait_until(qtbot, piezo.plus.isEnabled, what="the jog button")
+    piezo.plus.click()
     window.live.cmap.setCurrentText("viridis")
     window.live.roi.setPos((5, 5))
-    wait_until(qtbot, lambda: "refused" in piezo.notice.text(), what="the jog refusal")
+    wait_until(qtbot, lambda: "refused" in piezo.notice.text(),
+               what=lambda: f"the jog refusal; {_command_thread_report(window.model)}")
     assert "phase-stepping" in piezo.notice.text() and str(window.model.run_status().path) in piezo.notice.text()
     wait_until(qtbot, window.sequence.pause.isEnabled, what="the Pause button")
     window.sequence.pause.click()
