@@ -8,7 +8,6 @@ import pytest
 
 from app.cli import main
 from app.cli import figure_process
-from app.cli import run_cmd
 from app.storage import read_run_file
 from app.storage.figures import build_figures
 from tests.test_engine_fixtures import small_config
@@ -162,7 +161,9 @@ def test_figures_are_collected_only_after_the_bench_is_closed(tmp_path, capsys, 
 
 
 def test_two_runs_started_in_the_same_second_get_two_files_and_two_sets_of_figures(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(run_cmd.time, "strftime", lambda fmt, *a: "20261130-120000")
+    from app.storage import creation
+
+    monkeypatch.setattr(creation.time, "strftime", lambda fmt, *a: "20261130-120000")
     assert _run(tmp_path) == 0
     assert _run(tmp_path) == 0
     files = _run_files(tmp_path)
@@ -174,14 +175,19 @@ def test_two_runs_started_in_the_same_second_get_two_files_and_two_sets_of_figur
     assert len(re.findall(r"qiup: figures ", out)) == 2
 
 
-def test_a_reserved_name_whose_run_never_started_is_released(tmp_path):
-    from app.storage import new_run_path
+def test_a_reserved_name_whose_run_never_started_is_released_and_no_other_file(tmp_path):
+    from app.storage import new_run_path, release_unused_name
 
     path = new_run_path(tmp_path, "x")
     assert path.exists()  # reserved
-    run_cmd._release_unused(path)
+    release_unused_name(path)
     assert not path.exists()
     assert new_run_path(tmp_path, "x") == path  # the name is free again
+    other = tmp_path / "y.h5"
+    other.write_bytes(b"qiup: run file name reserved by pid 1 on another-host")  # another process's reservation
+    release_unused_name(other)
+    release_unused_name(None)
+    assert other.exists()
 
 
 def test_resume_draws_the_figures_of_the_run_it_completes(tmp_path, capsys, submitted):

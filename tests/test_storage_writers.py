@@ -79,6 +79,13 @@ def test_run_names_are_reserved_atomically_by_concurrent_callers(tmp_path):
     assert "20261130-120000-phase-stepping-7.h5" in names and all(p.exists() for p in paths)
 
 
+def test_a_run_name_in_a_folder_that_cannot_hold_files_is_one_line_naming_the_folder(tmp_path):
+    not_a_folder = tmp_path / "runs"
+    not_a_folder.write_text("a file where the runs folder should be")
+    with pytest.raises(RunWriteError, match=r"runs: cannot write run files there \(Not a directory\)$"):
+        new_run_path(not_a_folder, "20261201-120000-phase-stepping")
+
+
 def test_a_reserved_name_is_written_by_its_owner_and_refused_to_another_process(tmp_path):
     path = new_run_path(tmp_path, "mine")
     other = textwrap.dedent(f"""

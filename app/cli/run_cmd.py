@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from app.config import DEFAULT_CONFIG_PATH
@@ -121,6 +120,7 @@ def _run_items(bench, loaded, config_path: Path, items, out_dir: Path, stream, r
     """The sequences in order on an open bench, each complete run's maps handed to ``figures``."""
     from app.engine import Runner
     from app.engine.runner import LASER_NOT_CONFIRMED
+    from app.storage import new_timestamped_run_path, release_unused_name
     from drivers.interfaces import DeviceError
 
     runner = Runner(bench)
@@ -130,7 +130,7 @@ def _run_items(bench, loaded, config_path: Path, items, out_dir: Path, stream, r
     printer.connect(runner.events)
     for (name, _), (params, _plan) in zip(items, plans):
         print(f"qiup: {name} on '{loaded.settings.name}' ({config_path})", file=stream)
-        path = None if name == "live" else _new_path(out_dir, name)
+        path = None if name == "live" else new_timestamped_run_path(out_dir, name)
         printer.reset()
         try:
             result = runner.run(name, params, path=path, raise_on_error=False)
@@ -139,7 +139,7 @@ def _run_items(bench, loaded, config_path: Path, items, out_dir: Path, stream, r
         finally:
             if runner.result is not None and runner.result.path is not None:
                 print(f"qiup: run file {path} ({_status(path)})", file=stream)
-            _release_unused(path)
+            release_unused_name(path)
         if not result.laser_off_confirmed:
             raise DeviceError(LASER_NOT_CONFIRMED, device="laser")
         if isinstance(runner.exception, DeviceError):
@@ -151,21 +151,6 @@ def _run_items(bench, loaded, config_path: Path, items, out_dir: Path, stream, r
             figures.submit(result, path, name)
         if result.status != "complete":
             break
-
-
-def _new_path(out_dir: Path, name: str) -> Path:
-    """``<out>/<YYYYmmdd-HHMMSS>-<name>.h5``, reserved atomically (``-1``, ``-2`` ... when taken)."""
-    from app.storage import new_run_path
-
-    return new_run_path(out_dir, f"{time.strftime('%Y%m%d-%H%M%S')}-{name}")
-
-
-def _release_unused(path: Path | None) -> None:
-    """Remove a name reservation that never became a run file (the run stopped before creating it)."""
-    from app.storage.creation import reserved_by_us
-
-    if path is not None and reserved_by_us(path):
-        path.unlink(missing_ok=True)
 
 
 def _status(path: Path) -> str:

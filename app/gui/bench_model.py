@@ -7,7 +7,8 @@ records fetched once at open; the core refuses moves during a run (BenchBusy, sh
 aborts a run when the laser is switched off from outside it. Threads it runs, none of them the GUI thread:
 
 * ``qiup-gui-commands``: opens and closes the bench, runs commands in order (jog, set, start a run);
-* ``qiup-gui-preview``: adds the GUI-only numbers (per-step means, drift) to the core's maps at <= 7 Hz;
+* ``qiup-gui-preview``: adds the GUI-only numbers (per-step means, drift) to the core's maps at <= 7 Hz
+  (:mod:`app.gui.preview_publisher`);
 * ``qiup-gui-laser-off``: one per emergency laser-off, so it never waits behind a queued command;
 * ``qiup-gui-estimate``: plans the sequence panel's parameters for the duration estimate (newest request only).
 
@@ -21,8 +22,6 @@ import contextlib
 import logging
 import queue
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,9 +31,12 @@ import numpy as np
 from app.gui import slm_commands
 from app.gui.estimator import Answer, LatestRequestWorker
 from app.gui.frame_rate import FrameRateMeter
-from app.gui.preview import PreviewAccumulator, PreviewMaps, preview_maps
+from app.gui.messages import Message, MessageLog
+from app.gui.preview import PreviewAccumulator, PreviewMaps
+from app.gui.preview_publisher import PreviewPublisher
 from app.gui.readbacks import Readbacks, from_core, slm_mask_preview
 from app.signals import Latest, LatestValue
+from app.storage.creation import new_timestamped_run_path, release_unused_name
 from drivers.ownership import BenchBusy
 
 log = logging.getLogger(__name__)
@@ -74,24 +76,6 @@ class RunStatus:
         return f"run '{self.sequence}' -> {self.path}" if self.path else f"run '{self.sequence}'"
 
 
-@dataclass(frozen=True)
-class Message:
-    seq: int
-    time_s: float
-    level: str  # info | warning | error
-    text: str
-
-
-def new_run_path(out_dir: Path, name: str) -> Path:
-    """``YYYYmmdd-HHMMSS-<sequence>.h5``, numbered when taken (as ``qiup run`` names its files)."""
-    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
-    path, n = out_dir / f"{stem}.h5", 1
-    while path.exists():
-        n += 1
-        path = out_dir / f"{stem}-{n}.h5"
-    return path
-
-
 class CoreFrames:
     """``get()`` / ``get_newer(seq)`` over the runner's latest-frame slot (no copy: the core's array is read-only)."""
 
@@ -115,9 +99,6 @@ class CoreFrames:
 class BenchModel:
     """One bench and one runner behind worker threads; every public method returns at once."""
 
-    PREVIEW_PERIOD_S = 0.15
-    OWN_PERIOD_S = 0.25  # the GUI-only numbers (per-step means, drift) at most this often
-
     def __init__(self, config_path: Path, runs_dir: Path = Path("runs")):
         self.config_path, self.runs_dir = Path(config_path), Path(runs_dir)
         self.latest_frame = CoreFrames(self)
@@ -133,17 +114,16 @@ class BenchModel:
         self.roi: tuple[slice, slice] | None = None  # set by the live view; used for the drift meter
         self._status = RunStatus("idle")
         self._accumulator: PreviewAccumulator | None = None
-        self._messages: deque[Message] = deque(maxlen=200)
-        self._msg_seq = 0
-        self._msg_lock = threading.Lock()
+        self._messages = MessageLog()
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._opened = threading.Event()
         self._closed = threading.Event()
         self._stack = contextlib.ExitStack()
         self._emergency_threads: list[threading.Thread] = []
+        publisher = PreviewPublisher(lambda: (self.runner, self._accumulator, self.roi), self.latest_maps, self._stop)
         self._threads = [threading.Thread(target=self._command_loop, name="qiup-gui-commands", daemon=True),
-                         threading.Thread(target=self._preview_loop, name="qiup-gui-preview", daemon=True)]
+                         threading.Thread(target=publisher.run, name="qiup-gui-preview", daemon=True)]
         self.frame_rate = FrameRateMeter()  # fed by every frame of a run (runner thread)
         self._estimator = LatestRequestWorker(self._estimate, "qiup-gui-estimate")
 
@@ -360,17 +340,18 @@ class BenchModel:
             path = None
             if sequence != "live":
                 self.runs_dir.mkdir(parents=True, exist_ok=True)
-                path = new_run_path(self.runs_dir, sequence)
-            self._accumulator = None if sequence == "live" else PreviewAccumulator(plan)
-            self.latest_maps.clear()
-            self.frame_rate.clear()
-            self._status = RunStatus("running", sequence, path, frames_total=plan.total_frames())
-            if watcher is not None:
-                watcher.attach(self.runner, plan)
+                path = new_timestamped_run_path(self.runs_dir, sequence)  # reserved: no other process takes it
             try:
+                self._accumulator = None if sequence == "live" else PreviewAccumulator(plan)
+                self.latest_maps.clear()
+                self.frame_rate.clear()
+                self._status = RunStatus("running", sequence, path, frames_total=plan.total_frames())
+                if watcher is not None:
+                    watcher.attach(self.runner, plan)
                 self.runner.start(sequence, validated, path=path)
             except Exception:
                 self._status = RunStatus("idle")
+                release_unused_name(path)
                 if watcher is not None:
                     watcher.detach()
                 raise
@@ -419,6 +400,7 @@ class BenchModel:
         value = getattr(new, "value", str(new))
         status = replace(self._status, state=value)
         if value in ("done", "failed") and self.runner is not None:
+            release_unused_name(status.path)  # a run that ended before making its file leaves no stray name
             result = self.runner.result
             if result is not None:
                 status = replace(status, result_status=result.status, error=result.error)
@@ -428,14 +410,11 @@ class BenchModel:
 
     # ------------------------------------------------------------------------------ messages
     def _message(self, level: str, text: str) -> None:
-        with self._msg_lock:
-            self._msg_seq += 1
-            self._messages.append(Message(self._msg_seq, time.time(), level, text))
+        self._messages.add(level, text)
         (log.warning if level != "info" else log.info)("%s", text)
 
     def messages_after(self, seq: int) -> list[Message]:
-        with self._msg_lock:
-            return [m for m in self._messages if m.seq > seq]
+        return self._messages.after(seq)
 
     # ------------------------------------------------------------------------------ readbacks
     def readbacks(self) -> Readbacks:
@@ -455,55 +434,3 @@ class BenchModel:
         slm = self.bench.slm if self.bench is not None else None
         if slm is not None:
             self._slm_mask = (slm.cached_state.mask_id, slm_mask_preview(slm))
-
-    def _preview_loop(self) -> None:
-        """Publishes the core's newest maps (``runner.latest_maps()``) with what the core does not publish:
-        per-step means and the drift for the fringe-quality meter, from the GUI's own accumulator. Those are
-        recomputed at most every ``OWN_PERIOD_S`` (a snapshot copies every step's sums: 32 MB at 1024 x 1024),
-        at once when the stage changes; new core maps are published as soon as they come."""
-        seen = None
-        own, own_t, own_version = None, -np.inf, -1
-        next_t = time.monotonic()
-        while True:  # at most one preview per period, the computing time included
-            next_t = max(next_t + self.PREVIEW_PERIOD_S, time.monotonic())
-            if self._stop.wait(max(0.0, next_t - time.monotonic())):
-                return
-            runner, acc = self.runner, self._accumulator
-            core = runner.latest_maps() if runner is not None else None
-            core_value = core.value if core is not None else None
-            try:
-                if acc is not None and acc.version != own_version and (
-                        time.monotonic() - own_t >= self.OWN_PERIOD_S or own is None or own.frames_per_step < 1
-                        or (core_value is not None and core_value.stage != own.stage)):
-                    own_version, own_t = acc.version, time.monotonic()
-                    own = preview_maps(acc.snapshot(), gain_e_per_adu=None, read_noise_e=None, roi=self.roi,
-                                       fringe_maps=False)
-                elif acc is None:
-                    own, own_version = None, -1
-                key = (core.seq if core is not None else 0, own_version)
-                if key == seen:
-                    continue
-                seen = key
-                maps = self._combined_maps(core_value, acc, own)
-            except Exception as exc:  # noqa: BLE001
-                log.error("preview maps failed: %s", exc)
-                continue
-            if maps is not None:
-                self.latest_maps.publish(maps)
-
-    def _combined_maps(self, core, acc, own) -> PreviewMaps | None:
-        if acc is None:  # the live sequence: the core's rolling maps as they are
-            if core is None or core.stage != "live":
-                return None
-            return PreviewMaps(stage="live", kind="live", visibility=core.visibility, phase_rad=core.phase_rad,
-                               sigma_phase_rad=None, mean_adu=np.zeros_like(core.visibility), step_means_adu=None,
-                               step_phases_rad=(), frames_per_step=1, frames_per_step_planned=1,
-                               drift_rad_per_s=None, dark_subtracted=True)
-        if own is None:
-            return None
-        if core is None or core.stage != own.stage or own.kind in ("dark", "sweep"):
-            return own
-        sigma = core.sigma_phase_rad
-        if sigma is not None and (not np.isfinite(sigma).any() or own.frames_per_step < 1):
-            sigma = None  # the camera's gain is unknown (the core's sigma is all NaN), or no frame count to scale
-        return replace(own, visibility=core.visibility, phase_rad=core.phase_rad, sigma_phase_rad=sigma)

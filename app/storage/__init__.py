@@ -15,6 +15,7 @@ _EXPORTS = {
     "open_run_file": "app.storage.reader", "read_run_file": "app.storage.reader",
     "validate_progress": "app.storage.reader",
     "RunWriteError": "app.storage.creation", "new_run_path": "app.storage.creation",
+    "new_timestamped_run_path": "app.storage.creation", "release_unused_name": "app.storage.creation",
     "software_version": "app.storage.creation",
     "RunWriter": "app.storage.runfile",
     "planned_size_bytes": "app.storage.space",

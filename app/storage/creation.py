@@ -40,10 +40,23 @@ def new_run_path(out_dir: Path, name: str) -> Path:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise RunWriteError(f"{out_dir}: cannot write run files there ({exc.strerror or exc})") from None
         with os.fdopen(fd, "wb") as f:
             f.write(reservation_token())
         return path
     raise RunWriteError(f"{out_dir}: no free run file name for {name!r}")
+
+
+def new_timestamped_run_path(out_dir: Path, sequence: str) -> Path:
+    """``<out_dir>/<YYYYmmdd-HHMMSS>-<sequence>.h5`` reserved atomically: how the CLI and the GUI name runs."""
+    return new_run_path(out_dir, f"{time.strftime('%Y%m%d-%H%M%S')}-{sequence}")
+
+
+def release_unused_name(path: Path | None) -> None:
+    """Remove this process's name reservation that never became a run file (the run stopped before making it)."""
+    if path is not None and reserved_by_us(Path(path)):
+        Path(path).unlink(missing_ok=True)
 
 
 def reservation_token() -> bytes:

@@ -66,3 +66,30 @@ def test_phase_stepping_run_through_the_gui_start_pause_resume_finish(make_windo
     assert "rad achieved vs 1.571 rad intended" in window.maps.meter.text()
     assert "sigma_phase" in window.maps.precision.text()
     assert window.live.displayed_frames > 0 and "ROI" in window.live.stats.text()
+
+
+def test_gui_runs_are_named_as_qiup_run_names_them_and_a_start_refused_leaves_no_file(make_window, qtbot, monkeypatch):
+    from app.storage import creation
+
+    monkeypatch.setattr(creation.time, "strftime", lambda fmt, *a: "20261201-120000")
+    window = make_window(realtime=False)
+    model = window.model
+    runs = model.runs_dir
+    runs.mkdir(parents=True, exist_ok=True)
+    (runs / "20261201-120000-phase-stepping.h5").write_bytes(b"another process's run of this second")
+    params = {"steps": 4, "frames_per_step": 3, "dark_frames": 2}
+
+    claim = model.bench.ownership.claim("a script's run")  # the bench is taken: the start is refused
+    model.start_run("phase-stepping", params)
+    wait_until(qtbot, lambda: any("in use by a script's run" in m.text for m in model.messages_after(0)),
+               what="the refusal")
+    assert sorted(p.name for p in runs.iterdir()) == ["20261201-120000-phase-stepping.h5"]  # no name left taken
+    claim.release()
+
+    model.start_run("phase-stepping", params)
+    wait_until(qtbot, lambda: model.run_status().state == "done", timeout_s=120, what="the run's end")
+    status = model.run_status()
+    assert status.result_status == "complete"
+    assert status.path == runs / "20261201-120000-phase-stepping-1.h5"  # the next free name, as qiup run takes
+    with h5py.File(status.path, "r") as h5:
+        assert file_status(h5) == "complete"
