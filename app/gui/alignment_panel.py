@@ -16,6 +16,7 @@ from PyQt6 import QtCore, QtWidgets
 from app.config import ConfigError
 from app.engine.calibration import calibration_file_path, write_calibration_file
 from app.gui.alignment_scan import AlignmentScan, ScanState, scan_delays, scan_params
+from app.gui.widgets import SmallPlotWidget
 from app.pipeline.coherence_fit import CoherenceFit, CoherenceFitError, fit_coherence_envelope
 
 DELAY_ROLE = "delay_stage"
@@ -105,7 +106,7 @@ class AlignmentPanel(QtWidgets.QWidget):
         return box
 
     def _build_plot(self) -> None:
-        self.plot = pg.PlotWidget()
+        self.plot = SmallPlotWidget()
         self.plot.setMinimumHeight(220)
         item = self.plot.getPlotItem()
         for side, text in (("bottom", "delay-stage position (um)"), ("left", "fringe visibility (ROI RMS)")):

@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from app.gui.widgets import SmallGraphicsLayout, SmallPlotWidget
 from app.signals import LatestValue
 
 SEQUENCE = "adaptive-optics"
@@ -118,8 +119,8 @@ class AoWatch:
 
 
 def _plot(left: str, bottom: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget()
-    plot.setMinimumHeight(170)
+    plot = SmallPlotWidget()
+    plot.setMinimumHeight(130)
     item = plot.getPlotItem()
     for side, text in (("left", left), ("bottom", bottom)):
         item.getAxis(side).enableAutoSIPrefix(False)
@@ -175,11 +176,15 @@ class AoPanel(QtWidgets.QWidget):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="#ef6c00")
         self.bar_plot.addItem(self.bars)
         self._build_maps()
-        form = QtWidgets.QFormLayout()
-        for label, widget in (("method", self.method), ("modes (Noll)", self.modes), ("bias", self.bias),
-                              ("cycles", self.cycles), ("metric", self.metric), ("ROI", self.roi),
-                              ("frames per step", self.frames)):
-            form.addRow(label, widget)
+        form = QtWidgets.QGridLayout()  # two label-field columns: the plots and maps fit below without scrolling
+        for i, (label, widget) in enumerate((("method", self.method), ("modes (Noll)", self.modes),
+                                             ("bias", self.bias), ("cycles", self.cycles), ("metric", self.metric),
+                                             ("ROI", self.roi), ("frames per step", self.frames))):
+            row, col = divmod(i, 2)
+            form.addWidget(QtWidgets.QLabel(label), row, 2 * col)
+            form.addWidget(widget, row, 2 * col + 1)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
         buttons = QtWidgets.QHBoxLayout()
         for b in (self.start, self.abort, self.load):
             buttons.addWidget(b)
@@ -197,13 +202,15 @@ class AoPanel(QtWidgets.QWidget):
         self.refresh()
 
     def _build_maps(self) -> None:
-        self.maps = pg.GraphicsLayoutWidget()
+        self.maps = SmallGraphicsLayout()
         self.images = {}
         for col, key in enumerate(("before", "after")):
             plot = self.maps.addPlot(row=0, col=col, title=f"visibility {key}")
             plot.setAspectLocked(True)
             plot.invertY(True)
             plot.setLabels(bottom="x (ROI px)", left="y (ROI px)")
+            for side in ("bottom", "left"):
+                plot.getAxis(side).enableAutoSIPrefix(False)  # pixels, never "(x0.001)" on an empty view
             image = pg.ImageItem(axisOrder="row-major")
             plot.addItem(image)
             self.images[key] = (plot, image)

@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
 from app.gui.device_panels import Panel
+from app.gui.widgets import SmallGraphicsLayout
 
 MAX_COEFFICIENT_RAD = 50.0  # rad RMS of SLM phase: far beyond any aberration a panel can correct
 
@@ -48,7 +49,7 @@ class SlmPanel(Panel):
         self.active.setWordWrap(True)
         self.lut = QtWidgets.QLabel("-")
         self.lut.setWordWrap(True)
-        self.view = pg.GraphicsLayoutWidget()
+        self.view = SmallGraphicsLayout()
         self.view.setMinimumHeight(120)
         self.plot = self.view.addPlot()
         self.plot.setAspectLocked(True)
@@ -73,13 +74,14 @@ class SlmPanel(Panel):
         zernike = QtWidgets.QHBoxLayout()
         zernike.addWidget(self.zernike, 1)
         zernike.addWidget(self.show_zernike)
-        files = QtWidgets.QHBoxLayout()
-        for b in (self.open_correction, self.open_lut, self.flat):
-            files.addWidget(b)
+        files = QtWidgets.QGridLayout()  # two per row: the panel's column is narrow
+        for i, b in enumerate((self.open_correction, self.open_lut, self.flat)):
+            files.addWidget(b, *divmod(i, 2))
         self.form.addRow("SLM pixels", self.shape)
         self.form.addRow("active mask", self.active)
         self.form.addRow("LUT", self.lut)
-        self.form.addRow("current mask (0 ... 2 pi)", self.view)
+        self.form.addRow(QtWidgets.QLabel("current mask (phase 0 ... 2 pi, cyclic colours)"))
+        self.form.addRow(self.view)  # the whole panel's width: a 16:9 SLM is wide
         self.form.addRow("Zernike", zernike)
         self.form.addRow(files)
         self.form.addRow(self.notice)

@@ -68,3 +68,17 @@ def test_the_first_window_size_is_clamped_to_the_free_screen_area(qtbot):
     free = widget.screen().availableGeometry()
     assert first_size(widget, 100, 80) == QtCore.QSize(100, 80)
     assert first_size(widget, free.width() + 500, free.height() + 500) == free.size()
+
+
+def test_panels_with_plots_fit_their_dock_at_the_default_window_size_without_scrolling(make_window, qtbot):
+    """The adaptive-optics, alignment and SLM panels hold plots next to word-wrapped labels: their scroll
+    area lays them out at their preferred height, which pyqtgraph's 640 x 480 made taller than the dock."""
+    window = make_window()  # 1600 x 1000, as the GUI opens on a desktop screen
+    for name in ("ao", "alignment", "slm"):
+        window.panels[name].raise_()
+        scroll = window.panels[name].widget()
+        wait_until(qtbot, lambda: scroll.viewport().height() > 300, what=f"the {name} dock laid out")
+        qtbot.wait(50)
+        panel = window.panel(name)
+        assert panel.height() <= scroll.viewport().height(), f"{name}: {panel.height()} px in a {scroll.viewport().height()} px dock"
+        assert not scroll.verticalScrollBar().isVisible()
