@@ -81,7 +81,11 @@ def combined_maps(core, acc: PreviewAccumulator | None, own: PreviewMaps | None)
         return None
     if core is None or core.stage != own.stage or own.kind in ("dark", "sweep"):
         return own
+    # the maps, sigma and the count they are from all come from the core: the title and the frames still
+    # needed for a target sigma then match the maps shown (the GUI's own count can lead by a preview period)
+    frames_per_step = min(core.step_counts) if core.step_counts else own.frames_per_step
     sigma = core.sigma_phase_rad
-    if sigma is not None and (not np.isfinite(sigma).any() or own.frames_per_step < 1):
+    if sigma is not None and (not np.isfinite(sigma).any() or frames_per_step < 1):
         sigma = None  # the camera's gain is unknown (the core's sigma is all NaN), or no frame count to scale
-    return replace(own, visibility=core.visibility, phase_rad=core.phase_rad, sigma_phase_rad=sigma)
+    return replace(own, visibility=core.visibility, phase_rad=core.phase_rad, sigma_phase_rad=sigma,
+                   frames_per_step=frames_per_step)

@@ -51,8 +51,7 @@ def test_phase_stepping_run_through_the_gui_start_pause_resume_finish(make_windo
     assert window.file_label.toolTip() == str(path)
 
     # the maps panel shows the sample stage's maps from all its frames: they are the run's visibility
-    # (the frame count comes from the GUI's own accumulator, the maps from the core's previews, which may
-    # come a preview period later: wait for the core's last one)
+    # (the core's last preview may come a preview period after the run's end: wait for it)
     final = model.run_results()["visibility"]
     ok = np.isfinite(final) & (model.run_results()["mask"] > 0)
 
