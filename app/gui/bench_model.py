@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,8 @@ from app.gui.messages import Message, MessageLog
 from app.gui.preview import PreviewAccumulator, PreviewMaps
 from app.gui.preview_publisher import PreviewPublisher
 from app.gui.readbacks import Readbacks, from_core, slm_mask_preview
-from app.signals import Latest, LatestValue
+from app.gui.run_state import CoreFrames, RunStatus
+from app.signals import LatestValue
 from app.storage.creation import new_timestamped_run_path, release_unused_name
 from drivers.ownership import BenchBusy
 
@@ -46,62 +47,13 @@ GUI_PREVIEW_INTERVAL_S = 0.12  # preview maps at most ~8 Hz
 GUI_PREVIEW_DUTY = 0.12  # the preview thread may compute 12 % of the wall time (the ingest has its own core)
 
 
-@dataclass(frozen=True)
-class FrameSnapshot:
-    data: np.ndarray  # read-only copy
-    stage: str
-    step: int
-    frame_id: int
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    state: str  # idle | running | paused | aborting | done | failed
-    sequence: str | None = None
-    path: Path | None = None
-    frames_done: int = 0
-    frames_total: int = 0
-    elapsed_s: float = 0.0
-    eta_s: float | None = None
-    stage: str = ""
-    result_status: str | None = None  # complete | aborted | failed once ended
-    error: str | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.state in ("running", "paused", "aborting")
-
-    @property
-    def label(self) -> str:
-        return f"run '{self.sequence}' -> {self.path}" if self.path else f"run '{self.sequence}'"
-
-
-class CoreFrames:
-    """``get()`` / ``get_newer(seq)`` over the runner's latest-frame slot (no copy: the core's array is read-only)."""
-
-    def __init__(self, model: BenchModel):
-        self._model = model
-
-    def get(self) -> Latest[FrameSnapshot] | None:
-        runner = self._model.runner
-        item = runner.latest_frame() if runner is not None else None
-        if item is None:
-            return None
-        data, info = item.value
-        return Latest(item.seq, FrameSnapshot(data, info.stage, info.step, info.frame_id))
-
-    def get_newer(self, seq: int) -> Latest[FrameSnapshot] | None:
-        item = self.get()
-        return item if item is not None and item.seq > seq else None
-
-
 # ------------------------------------------------------------------------------------ the model
 class BenchModel:
     """One bench and one runner behind worker threads; every public method returns at once."""
 
     def __init__(self, config_path: Path, runs_dir: Path = Path("runs")):
         self.config_path, self.runs_dir = Path(config_path), Path(runs_dir)
-        self.latest_frame = CoreFrames(self)
+        self.latest_frame = CoreFrames(lambda: self.runner)
         self.latest_maps: LatestValue[PreviewMaps] = LatestValue()  # the core's maps plus the GUI-only numbers
         self._capabilities: dict = {}  # device.capabilities() of every role, fetched once at open
         self._slm_mask: tuple[int, np.ndarray] | None = None  # (mask_id, decimated mask) for the SLM panel

@@ -129,7 +129,7 @@ def live_view_cost_ms(size: int = 1024, frames: int = 60, fps: float = 30.0) -> 
     paced at ``fps``: CPU time, so it does not depend on what else loads the machine."""
     from PyQt6 import QtWidgets
 
-    from app.gui.bench_model import FrameSnapshot
+    from app.gui.run_state import FrameSnapshot
     from app.gui.live_view import LiveView
 
     app = QtWidgets.QApplication.instance()

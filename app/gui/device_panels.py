@@ -204,7 +204,7 @@ class CameraPanel(Panel):
         self.set_roi = QtWidgets.QPushButton("set")
         self.set_roi.clicked.connect(lambda: model.set_camera_roi(*(b.value() for b in self.roi_boxes)))
         roi_row.addWidget(self.set_roi, 0, 2, 2, 1)
-        self._roi_shown = None
+        self._roi_shown = self._exposure_shown = None
         self.form.addRow("frame rate", self.rate)
         self.form.addRow("exposure (readback)", self.exposure_rb)
         self.form.addRow("new exposure", row)
@@ -256,6 +256,9 @@ class CameraPanel(Panel):
         self._apply_capabilities(state)
         self.rate.setText(self.rate_text(state))
         self.exposure_rb.setText(_fmt(None if state.exposure_s is None else state.exposure_s * 1e3, ".3f", "ms"))
+        if state.exposure_s is not None and self._exposure_shown != state.exposure_s and not self.exposure.hasFocus():
+            self._exposure_shown = state.exposure_s  # prefill with the camera's exposure (never while it is edited)
+            self.exposure.setValue(state.exposure_s * 1e3)
         if state.roi:
             x, y, w, h = state.roi
             sensor = f" of {state.sensor_shape[1]}x{state.sensor_shape[0]}" if state.sensor_shape else ""

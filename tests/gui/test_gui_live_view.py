@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from app.gui.bench_model import FrameSnapshot
+from app.gui.run_state import FrameSnapshot
 from app.gui.preview import PreviewMaps
 from app.gui.readbacks import CameraState, LaserState, Readbacks
 from app.gui.live_view import LiveView

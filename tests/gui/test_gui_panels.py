@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from app.engine.sequence_file import read_sequence_file
 from app.gui.settings import load_settings, save_settings
@@ -214,6 +214,24 @@ def test_camera_frame_rate_readback_matches_the_simulated_frame_period(make_wind
     wait_until(qtbot, lambda: "measured" in panel.rate.text() and "fps (frame timestamps)" in panel.rate.text(),
                what="the panel's rate line")
     assert f"camera reports {1 / period_s:.2f} fps" in panel.rate.text()
+
+
+def test_the_new_exposure_editor_starts_at_the_camera_exposure_and_follows_it_unless_being_edited(make_window, qtbot):
+    window = make_window()  # the GUI tests' camera exposes 10 ms
+    panel, model = window.panel("camera"), window.model
+    wait_until(qtbot, lambda: panel.exposure.value() == pytest.approx(10.0), what="the camera's 10 ms in the editor")
+    panel.exposure.setValue(25.0)
+    qtbot.mouseClick(panel.set_exposure, QtCore.Qt.MouseButton.LeftButton)
+    wait_until(qtbot, lambda: model.bench.camera.cached_state.exposure_s == pytest.approx(0.025), what="25 ms set")
+    model.bench.camera.set_exposure_s(0.04)  # a script sets the camera: the editor follows the readback
+    wait_until(qtbot, lambda: panel.exposure.value() == pytest.approx(40.0), what="the editor at 40 ms")
+    window.activateWindow()
+    panel.exposure.setFocus()
+    panel.exposure.setValue(7.0)  # being typed: a new readback leaves it alone
+    wait_until(qtbot, panel.exposure.hasFocus, what="the editor focused")
+    model.bench.camera.set_exposure_s(0.05)
+    wait_until(qtbot, lambda: "50.000 ms" in panel.exposure_rb.text(), what="the 50 ms readback")
+    assert panel.exposure.value() == pytest.approx(7.0)
 
 
 def test_every_device_panel_greys_out_what_its_capability_record_lacks(make_window, qtbot):
