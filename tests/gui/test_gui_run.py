@@ -35,7 +35,7 @@ def test_phase_stepping_run_through_the_gui_start_pause_resume_finish(make_windo
     frozen = model.run_status().frames_done
     qtbot.wait(400)
     assert model.run_status().frames_done == frozen  # paused means no frames
-    assert panel.resume.isEnabled() and "PAUSED" in panel.state.text()
+    wait_until(qtbot, lambda: panel.resume.isEnabled() and "PAUSED" in panel.state.text(), what="Resume, PAUSED")
     qtbot.mouseClick(panel.resume, QtCore.Qt.MouseButton.LeftButton)
     wait_until(qtbot, lambda: model.run_status().state == "done", timeout_s=180, what="the run to finish")
     status = model.run_status()

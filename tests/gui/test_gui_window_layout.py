@@ -47,8 +47,8 @@ def test_each_tab_group_of_the_main_window_shows_one_tab_bar(make_window, qtbot)
     wait_until(qtbot, lambda: _shown_tab_bars(window) == sorted([LEFT_TABS, RIGHT_TABS]),
                what="one tab bar per group of tabbed panels")
     window.tabifyDockWidget(window.panels["runs"], window.panels["camera"])  # the user regroups panels
-    qtbot.wait(200)
-    assert _shown_tab_bars(window) == sorted([LEFT_TABS + ["Camera"], RIGHT_TABS])
+    wait_until(qtbot, lambda: _shown_tab_bars(window) == sorted([LEFT_TABS + ["Camera"], RIGHT_TABS]),
+               what=lambda: f"one tab bar per group after regrouping (shown: {_shown_tab_bars(window)})")
 
 
 def test_the_window_fits_a_1280_x_720_screen_and_its_panels_scroll_instead(make_window):
@@ -78,7 +78,7 @@ def test_panels_with_plots_fit_their_dock_at_the_default_window_size_without_scr
         window.panels[name].raise_()
         scroll = window.panels[name].widget()
         wait_until(qtbot, lambda: scroll.viewport().height() > 300, what=f"the {name} dock laid out")
-        qtbot.wait(50)
         panel = window.panel(name)
-        assert panel.height() <= scroll.viewport().height(), f"{name}: {panel.height()} px in a {scroll.viewport().height()} px dock"
+        wait_until(qtbot, lambda: panel.height() <= scroll.viewport().height(), timeout_s=5.0,
+                   what=lambda: f"{name}: {panel.height()} px in a {scroll.viewport().height()} px dock")
         assert not scroll.verticalScrollBar().isVisible()
