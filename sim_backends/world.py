@@ -127,7 +127,7 @@ class SimulatedBench:
 
     def pass_wall_time(self, seconds: float) -> None:
         """With ``realtime``, sleep ``seconds``: always after releasing ``lock``, so that readbacks, moves and
-        emulators are never held up by an exposure (a held lock starved them under load)."""
+        emulators are not held up by an exposure (holding it, they waited up to a frame)."""
         if seconds > 0 and self.sim.realtime:
             time.sleep(seconds)
 

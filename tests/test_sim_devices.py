@@ -44,8 +44,8 @@ def test_camera_roi_binning_and_software_trigger():
 
 def test_realtime_exposure_leaves_the_world_free_for_other_devices(monkeypatch):
     """While a realtime frame's wall-clock time passes, another thread can take the world's lock (a stage
-    readback, a move, an emulator): an exposure slept holding it, and under load that starved the
-    readback poller and with it the GUI's jog for the whole run."""
+    readback, a move, an emulator): an exposure slept holding it, so each of them could wait up to a
+    frame, and the readback poller did so while holding that stage's own lock."""
     bench = quick_bench(roi=(992, 992, 64, 64), realtime=True, camera={"exposure_s": 0.05})
     world = bench.world
     slept_s, lock_was_free = [], []

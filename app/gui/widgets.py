@@ -13,18 +13,18 @@ def set_style(widget, style: str) -> None:
         widget.setStyleSheet(style)
 
 
-
-class SmallPlotWidget(pg.PlotWidget):
-    """A plot that prefers 240 x 160 px: a panel in a scroll area (``MainWindow._dock``) with word-wrapped
-    labels is laid out at its preferred height, and pyqtgraph's 640 x 480 made such panels scroll; extra
-    room still goes to the plot through its layout stretch."""
-
-    def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(240, 160)
-
-
-class SmallGraphicsLayout(pg.GraphicsLayoutWidget):
-    """A graphics layout that prefers 240 x 160 px, for the same reason as :class:`SmallPlotWidget`."""
+class _PrefersSmallSize:
+    """Prefers 240 x 160 px: a panel in a scroll area (``MainWindow._dock``) with word-wrapped labels is laid
+    out at its preferred height, and pyqtgraph's 640 x 480 made such panels scroll; extra room still goes
+    to the view through its layout stretch."""
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(240, 160)
+
+
+class SmallPlotWidget(_PrefersSmallSize, pg.PlotWidget):
+    """A ``pg.PlotWidget`` for a docked panel (see ``_PrefersSmallSize``)."""
+
+
+class SmallGraphicsLayout(_PrefersSmallSize, pg.GraphicsLayoutWidget):
+    """A ``pg.GraphicsLayoutWidget`` for a docked panel (see ``_PrefersSmallSize``)."""
